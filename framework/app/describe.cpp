@@ -1,0 +1,80 @@
+#include "describe.hpp"
+
+#include <fmt/format.h>
+
+#include "config/suggest.hpp"
+
+namespace othrun {
+namespace {
+
+std::string constraint(const ParamSpec& spec) {
+  if (!spec.allowed.empty()) return "one of: " + join_list(spec.allowed);
+  if (spec.type == ParamType::Input) return "label of a step providing '" + spec.input_kind + "'";
+  std::string low = spec.min ? format_value(Value(*spec.min)) : "";
+  std::string high = spec.max ? format_value(Value(*spec.max)) : "";
+  if (spec.min && spec.max) return "range [" + low + ", " + high + "]";
+  if (spec.min) return ">= " + low;
+  if (spec.max) return "<= " + high;
+  return "";
+}
+
+std::string default_text(const ParamSpec& spec) {
+  if (spec.default_value) return format_value(*spec.default_value);
+  return spec.optional ? "(optional)" : "(required)";
+}
+
+}  // namespace
+
+void print_description(const LoadedPlugin& plugin, std::ostream& out) {
+  const Schema& schema = plugin.schema;
+  out << fmt::format("{} {}  ({})\n", plugin.info->name, plugin.info->version, plugin.path.string());
+  if (!schema.summary().empty()) out << "  " << schema.summary() << "\n";
+  out << "  provides: " << join_list(schema.kinds()) << "\n";
+  const Availability availability = plugin.info->probe();
+  out << "  available: " << (availability.available ? "yes" : "no: " + availability.reason) << "\n";
+  out << "parameters:\n";
+  for (const auto& spec : schema.params()) {
+    out << fmt::format("  {:<20} {:<15} {:<14} {}\n", spec.name, to_string(spec.type),
+                       default_text(spec), spec.doc);
+    const std::string limits = constraint(spec);
+    if (!limits.empty()) out << fmt::format("  {:<20} {}\n", "", limits);
+  }
+}
+
+void print_default_step(const LoadedPlugin& plugin, std::ostream& out) {
+  out << "  - plugin: " << plugin.info->name << "\n";
+  out << "    label: " << plugin.info->name << "\n";
+  for (const auto& spec : plugin.schema.params()) {
+    std::string comment = spec.doc + " (" + to_string(spec.type);
+    const std::string limits = constraint(spec);
+    if (!limits.empty()) comment += "; " + limits;
+    comment += ")";
+    out << "    # " << comment << "\n";
+    if (spec.default_value) {
+      out << "    " << spec.name << ": " << format_value(*spec.default_value) << "\n";
+    } else {
+      out << "    # " << spec.name << ":   " << (spec.optional ? "optional" : "REQUIRED") << "\n";
+    }
+  }
+}
+
+void print_plugin_list(const std::vector<ListedPlugin>& plugins, std::ostream& out) {
+  if (plugins.empty()) {
+    out << "no plugins found\n";
+    return;
+  }
+  for (const auto& listed : plugins) {
+    if (!listed.plugin) {
+      out << fmt::format("{:<20} {:<9} {:<30} {}\n", listed.path.stem().string(), "-",
+                         "error: " + listed.error, listed.path.string());
+      continue;
+    }
+    const Availability availability = listed.plugin->info->probe();
+    out << fmt::format("{:<20} {:<9} {:<30} {}\n", listed.plugin->info->name,
+                       listed.plugin->info->version,
+                       availability.available ? "available" : "unavailable: " + availability.reason,
+                       listed.path.string());
+  }
+}
+
+}  // namespace othrun

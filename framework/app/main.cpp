@@ -1,0 +1,139 @@
+// othrun: runs an Othello-GPT interpretability experiment described by a YAML file.
+#include <boost/program_options.hpp>
+
+#include <iostream>
+
+#include <othrun/log.hpp>
+#include <othrun/progress.hpp>
+
+#include "config/experiment.hpp"
+#include "describe.hpp"
+#include "plugin/registry.hpp"
+#include "runtime/runner.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+
+struct Options {
+  std::string experiment;
+  bool check = false;
+  bool list = false;
+  std::string describe;
+  bool yaml = false;
+  std::string inspect;
+  std::vector<std::string> overrides;
+  std::vector<std::string> plugin_paths;
+  int threads = 0;
+  bool force = false;
+  std::string log_level = "info";
+};
+
+po::options_description visible_options(Options& options) {
+  po::options_description described("Usage: othrun [options] EXPERIMENT.yaml\n\nOptions");
+  described.add_options()
+      ("help,h", "print this help")
+      ("check", po::bool_switch(&options.check), "validate the experiment only; run nothing")
+      ("list", po::bool_switch(&options.list), "list every plugin found: version, availability, path")
+      ("describe", po::value(&options.describe)->value_name("NAME"),
+       "print plugin NAME's parameters (type, default, range or allowed values, doc)")
+      ("yaml", po::bool_switch(&options.yaml), "with --describe: print a default YAML step instead")
+      ("inspect", po::value(&options.inspect)->value_name("FILE"),
+       "print the tensors and values a .pth/.pt, safetensors file or SAELens folder holds")
+      ("set", po::value(&options.overrides)->value_name("KEY=VALUE")->composing(),
+       "override a value: LABEL.KEY=VALUE for a step parameter, KEY=VALUE for name/store/seed "
+       "(repeatable; VALUE is YAML)")
+      ("plugin-path", po::value(&options.plugin_paths)->value_name("DIR")->composing(),
+       "look for plugins in DIR first (repeatable; also $OTHRUN_PLUGIN_PATH, colon-separated)")
+      ("threads", po::value(&options.threads)->value_name("N"), "worker threads (default: all cores)")
+      ("force", po::bool_switch(&options.force), "rerun every step, even those up to date")
+      ("log-level", po::value(&options.log_level)->value_name("LEVEL"),
+       "debug, info (default), warn or error");
+  return described;
+}
+
+int usage_error(const std::string& message) {
+  std::cerr << "othrun: " << message << "\nTry 'othrun --help'.\n";
+  return othrun::kExitInvalid;
+}
+
+int run(const Options& options) {
+  using namespace othrun;
+  PluginRegistry plugins(PluginRegistry::default_search_path(options.plugin_paths,
+                                                             OTHRUN_BUILD_PLUGIN_DIR));
+  if (options.list) {
+    print_plugin_list(plugins.list_all(), std::cout);
+    return kExitOk;
+  }
+  if (!options.describe.empty()) {
+    const LoadedPlugin& plugin = plugins.get(options.describe);
+    if (options.yaml) {
+      print_default_step(plugin, std::cout);
+    } else {
+      print_description(plugin, std::cout);
+    }
+    return kExitOk;
+  }
+  if (!options.inspect.empty()) {
+    // TODO(inspect): wire othrun::inspect_file once the checkpoint library lands.
+    return usage_error("--inspect is not available in this build");
+  }
+  if (options.experiment.empty()) return usage_error("no experiment file given");
+
+  Experiment experiment;
+  try {
+    experiment = load_experiment(options.experiment, options.overrides, plugins);
+  } catch (const ValidationError& error) {
+    for (const auto& message : error.messages()) std::cerr << message << "\n";
+    std::cerr << "othrun: " << error.messages().size() << " problem"
+              << (error.messages().size() == 1 ? "" : "s") << " in " << options.experiment
+              << "; nothing was run\n";
+    return kExitInvalid;
+  }
+  if (options.check) {
+    std::cout << options.experiment << ": OK (" << experiment.steps.size() << " steps)\n";
+    return kExitOk;
+  }
+  install_interrupt_handler();
+  return run_experiment(experiment, RunOptions{options.threads, options.force});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  po::options_description described = visible_options(options);
+  po::options_description all = described;
+  all.add_options()("experiment", po::value(&options.experiment));
+  po::positional_options_description positional;
+  positional.add("experiment", 1);
+
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), values);
+    po::notify(values);
+  } catch (const po::error& error) {
+    return usage_error(error.what());
+  }
+  if (values.count("help")) {
+    std::cout << described << "\n"
+              << "Exit codes: 0 success, 1 failure while running, 2 invalid experiment or usage,\n"
+              << "130 interrupted (finished steps are kept).\n";
+    return othrun::kExitOk;
+  }
+  try {
+    othrun::log::set_level(othrun::log::parse_level(options.log_level));
+  } catch (const othrun::Error& error) {
+    return usage_error(error.what());
+  }
+  if (options.threads < 0) return usage_error("--threads must be at least 1");
+  try {
+    return run(options);
+  } catch (const othrun::PluginError& error) {
+    std::cerr << "othrun: " << error.what() << "\n";
+    return othrun::kExitInvalid;
+  } catch (const std::exception& error) {
+    std::cerr << "othrun: " << error.what() << "\n";
+    return othrun::kExitFailed;
+  }
+}

@@ -1,0 +1,380 @@
+#include "config/experiment.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <optional>
+#include <set>
+
+#include <othrun/store.hpp>
+
+#include "config/suggest.hpp"
+#include "config/yaml_values.hpp"
+
+namespace fs = std::filesystem;
+
+namespace othrun {
+
+ValidationError::ValidationError(std::vector<std::string> messages)
+    : Error(messages.empty() ? "invalid experiment" : messages.front()),
+      messages_(std::move(messages)) {}
+
+namespace {
+
+const std::vector<std::string> kTopLevelKeys = {"name", "store", "seed", "steps"};
+
+// A value given on the command line with --set.
+struct Override {
+  std::string text;   // as typed, for messages
+  std::string label;  // empty for a top-level key
+  std::string key;
+  YAML::Node value;
+  bool used = false;
+};
+
+// A parameter value with the place it came from.
+struct SourcedNode {
+  YAML::Node node;
+  std::string where;  // "file:line" or "--set a.b=c"
+};
+
+class Validator {
+ public:
+  Validator(fs::path file, const std::vector<std::string>& overrides, PluginRegistry& plugins)
+      : file_(std::move(file)), plugins_(plugins) {
+    base_dir_ = fs::absolute(file_).parent_path();
+    for (const auto& text : overrides) parse_override(text);
+  }
+
+  Experiment run() {
+    if (auto root = load()) read_experiment(*root);
+    for (const auto& override : overrides_) {
+      if (!override.used && !override.label.empty()) {
+        add("--set " + override.text, "no step is labelled '" + override.label +
+                                          "' (labels: " + join_list(labels_) + ")");
+      }
+    }
+    if (!errors_.empty()) throw ValidationError(errors_);
+    return std::move(experiment_);
+  }
+
+ private:
+  std::string where(const YAML::Node& node) const {
+    return file_.string() + ":" + std::to_string(node.Mark().line + 1);
+  }
+  void add(const std::string& where, const std::string& message) {
+    errors_.push_back(where + ": " + message);
+  }
+
+  void parse_override(const std::string& text) {
+    const size_t equals = text.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      add("--set " + text, "expected KEY=VALUE or LABEL.KEY=VALUE");
+      return;
+    }
+    Override override;
+    override.text = text;
+    const std::string key = text.substr(0, equals);
+    const size_t dot = key.find('.');
+    if (dot != std::string::npos) {
+      override.label = key.substr(0, dot);
+      override.key = key.substr(dot + 1);
+    } else {
+      override.key = key;
+    }
+    try {
+      override.value = YAML::Load(text.substr(equals + 1));
+    } catch (const YAML::Exception& error) {
+      add("--set " + text, "the value is not valid YAML: " + error.msg);
+      return;
+    }
+    overrides_.push_back(std::move(override));
+  }
+
+  std::optional<YAML::Node> load() {
+    experiment_.file = file_;
+    if (!fs::is_regular_file(file_)) {
+      add(file_.string(), "no such experiment file");
+      return std::nullopt;
+    }
+    YAML::Node root;
+    try {
+      root = YAML::LoadFile(file_.string());
+    } catch (const YAML::ParserException& error) {
+      add(file_.string() + ":" + std::to_string(error.mark.line + 1),
+          "YAML syntax error: " + error.msg);
+      return std::nullopt;
+    } catch (const YAML::Exception& error) {
+      add(file_.string(), "cannot read: " + error.msg);
+      return std::nullopt;
+    }
+    if (!root.IsMap()) {
+      add(file_.string() + ":1", "an experiment is a mapping with keys " + join_list(kTopLevelKeys));
+      return std::nullopt;
+    }
+    return root;
+  }
+
+  // The top-level value of `key`, from the file or a --set override.
+  std::optional<SourcedNode> top_level(const YAML::Node& root, const std::string& key) {
+    for (auto& override : overrides_) {
+      if (override.label.empty() && override.key == key) {
+        override.used = true;
+        return SourcedNode{override.value, "--set " + override.text};
+      }
+    }
+    if (root[key]) return SourcedNode{root[key], where(root[key])};
+    return std::nullopt;
+  }
+
+  void read_experiment(const YAML::Node& root) {
+    for (const auto& entry : root) {
+      const std::string key = entry.first.as<std::string>();
+      if (std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(), key) == kTopLevelKeys.end()) {
+        add(where(entry.first), unknown_key_message(key, kTopLevelKeys, "top-level key"));
+      }
+    }
+    for (const auto& override : overrides_) {
+      if (override.label.empty() && std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(),
+                                              override.key) == kTopLevelKeys.end()) {
+        add("--set " + override.text,
+            unknown_key_message(override.key, kTopLevelKeys, "top-level key"));
+      }
+    }
+    read_header(root);
+    const YAML::Node steps = root["steps"];
+    if (!steps) {
+      add(file_.string() + ":1", "missing required key 'steps' (the list of steps to run)");
+    } else if (!steps.IsSequence() || steps.size() == 0) {
+      add(where(steps), "'steps' must be a non-empty list of steps");
+    } else {
+      for (const auto& step : steps) {
+        if (!step.IsMap() || !step["plugin"] || !step["plugin"].IsScalar()) continue;
+        all_labels_.insert(step["label"] && step["label"].IsScalar() ? step["label"].Scalar()
+                                                                    : step["plugin"].Scalar());
+      }
+      int index = 0;
+      for (const auto& step : steps) read_step(step, ++index);
+    }
+  }
+
+  void read_header(const YAML::Node& root) {
+    ParamSpec name_spec;
+    name_spec.name = "name";
+    ParamSpec store_spec;
+    store_spec.name = "store";
+    store_spec.type = ParamType::Path;
+    ParamSpec seed_spec;
+    seed_spec.name = "seed";
+    seed_spec.type = ParamType::Int;
+    seed_spec.min = 0;
+    if (auto name = top_level(root, "name")) {
+      if (auto value = convert(*name, name_spec, "")) experiment_.name = std::get<std::string>(*value);
+    } else {
+      add(file_.string() + ":1", "missing required key 'name' (the experiment's name)");
+    }
+    if (auto store = top_level(root, "store")) {
+      if (auto value = convert(*store, store_spec, "")) {
+        experiment_.store = std::get<std::string>(*value);
+      }
+    } else {
+      add(file_.string() + ":1", "missing required key 'store' (the HDF5 store to write)");
+    }
+    if (auto seed = top_level(root, "seed")) {
+      if (auto value = convert(*seed, seed_spec, "")) {
+        experiment_.seed = static_cast<std::uint64_t>(std::get<std::int64_t>(*value));
+      }
+    }
+  }
+
+  std::optional<Value> convert(const SourcedNode& source, const ParamSpec& spec,
+                               const std::string& context) {
+    try {
+      return convert_value(source.node, spec, base_dir_);
+    } catch (const ValueError& error) {
+      add(source.where, context + error.what());
+      return std::nullopt;
+    }
+  }
+
+  static std::string unknown_key_message(const std::string& key,
+                                         const std::vector<std::string>& valid, const char* what) {
+    std::string message = std::string("unknown ") + what + " '" + key + "'";
+    const auto close = nearest(key, valid, 1);
+    if (!close.empty()) message += "; did you mean '" + close[0] + "'?";
+    return message + " (valid: " + join_list(valid) + ")";
+  }
+
+  void read_step(const YAML::Node& node, int index) {
+    const std::string at = where(node);
+    if (!node.IsMap()) {
+      add(at, "step #" + std::to_string(index) + " must be a mapping with 'plugin' and its parameters");
+      return;
+    }
+    if (!node["plugin"] || !node["plugin"].IsScalar()) {
+      add(at, "step #" + std::to_string(index) + " has no 'plugin' key (which plugin to run)");
+      return;
+    }
+    PlannedStep step;
+    step.line = node.Mark().line + 1;
+    const std::string plugin_name = node["plugin"].Scalar();
+    step.label = plugin_name;
+    if (node["label"]) {
+      if (!node["label"].IsScalar() || !is_valid_label(node["label"].Scalar())) {
+        add(where(node["label"]), "step #" + std::to_string(index) +
+                                      ": 'label' must be letters, digits, '_', '-' or '.'");
+        return;
+      }
+      step.label = node["label"].Scalar();
+    }
+    const std::string context = "step '" + step.label + "' (" + plugin_name + "): ";
+    if (auto first = label_lines_.find(step.label); first != label_lines_.end()) {
+      add(at, context + "duplicate label '" + step.label + "' (first used on line " +
+                  std::to_string(first->second) + "); give one of them a distinct 'label'");
+      return;
+    }
+    label_lines_[step.label] = step.line;
+    labels_.push_back(step.label);
+    try {
+      step.plugin = &plugins_.get(plugin_name);
+    } catch (const PluginError& error) {
+      add(at, context + error.what());
+      return;
+    }
+    const size_t errors_before = errors_.size();
+    step.config = read_parameters(node, step, context);
+    // validate() only sees a config whose every key was read without error.
+    if (errors_.size() == errors_before) check_plugin(step, node, context);
+    kinds_[step.label] = step.plugin->schema.kinds();
+    experiment_.steps.push_back(std::move(step));
+  }
+
+  Config read_parameters(const YAML::Node& node, const PlannedStep& step,
+                         const std::string& context) {
+    const Schema& schema = step.plugin->schema;
+    key_lines_.clear();
+    std::vector<std::string> valid_keys = {"plugin", "label"};
+    for (const auto& spec : schema.params()) valid_keys.push_back(spec.name);
+
+    std::map<std::string, SourcedNode> given;
+    for (const auto& entry : node) {
+      const std::string key = entry.first.as<std::string>();
+      if (key == "plugin" || key == "label") continue;
+      if (!schema.find(key)) {
+        add(where(entry.first), context + unknown_key_message(key, valid_keys, "key"));
+        continue;
+      }
+      given[key] = SourcedNode{entry.second, where(entry.first)};
+    }
+    for (auto& override : overrides_) {
+      if (override.label != step.label) continue;
+      override.used = true;
+      if (!schema.find(override.key)) {
+        add("--set " + override.text, context + unknown_key_message(override.key, valid_keys, "key"));
+        continue;
+      }
+      given[override.key] = SourcedNode{override.value, "--set " + override.text};
+    }
+
+    std::map<std::string, Value> values;
+    for (const auto& spec : schema.params()) {
+      auto it = given.find(spec.name);
+      if (it == given.end()) {
+        if (spec.default_value) {
+          values[spec.name] = default_for(spec);
+        } else if (spec.required()) {
+          add(where(node), context + "missing required key '" + spec.name + "' (" + spec.doc + ")");
+        }
+        continue;
+      }
+      key_lines_[spec.name] = it->second.where;
+      auto value = convert(it->second, spec, context);
+      if (!value) continue;
+      if (spec.type == ParamType::Input) check_input(spec, std::get<std::string>(*value), it->second.where, context);
+      values[spec.name] = std::move(*value);
+    }
+    for (const auto& spec : schema.params()) {
+      if (spec.type == ParamType::Input && !given.count(spec.name) && spec.default_value) {
+        check_input(spec, std::get<std::string>(*spec.default_value), where(node), context);
+      }
+    }
+    return Config(step.label, step.plugin->info->name, std::move(values));
+  }
+
+  Value default_for(const ParamSpec& spec) const {
+    if (spec.type == ParamType::Path) {
+      fs::path path = std::get<std::string>(*spec.default_value);
+      if (path.is_relative()) path = base_dir_ / path;
+      return path.lexically_normal().string();
+    }
+    return *spec.default_value;
+  }
+
+  // An input must name an earlier step, or a product already in the store, of the right kind.
+  void check_input(const ParamSpec& spec, const std::string& label, const std::string& at,
+                   const std::string& context) {
+    std::vector<std::string> kinds;
+    if (auto it = kinds_.find(label); it != kinds_.end()) {
+      kinds = it->second;
+    } else if (auto stored = Store::stored_kinds(experiment_.store, label)) {
+      kinds = *stored;
+    } else {
+      std::string message = "'" + spec.name + "' names '" + label + "', which no earlier step";
+      message += all_labels_.count(label) ? " provides (that step runs later)"
+                                           : " provides and the store does not hold";
+      std::vector<std::string> candidates;
+      for (const auto& [earlier, earlier_kinds] : kinds_) {
+        if (std::find(earlier_kinds.begin(), earlier_kinds.end(), spec.input_kind) !=
+            earlier_kinds.end()) {
+          candidates.push_back(earlier);
+        }
+      }
+      message += " (earlier steps providing '" + spec.input_kind + "': " + join_list(candidates) + ")";
+      add(at, context + message);
+      return;
+    }
+    if (std::find(kinds.begin(), kinds.end(), spec.input_kind) == kinds.end()) {
+      add(at, context + "'" + spec.name + "' names '" + label + "', which provides " +
+                  join_list(kinds) + ", not '" + spec.input_kind + "'");
+    }
+  }
+
+  void check_plugin(const PlannedStep& step, const YAML::Node& node, const std::string& context) {
+    const Availability availability = step.plugin->info->probe();
+    if (!availability.available) {
+      add(where(node), context + "plugin '" + std::string(step.plugin->info->name) +
+                           "' is unavailable: " + availability.reason);
+    }
+    if (!step.plugin->info->validate) return;
+    try {
+      step.plugin->info->validate(step.config);
+    } catch (const ConfigError& error) {
+      auto it = key_lines_.find(error.key());
+      add(it != key_lines_.end() ? it->second : where(node),
+          context + "'" + error.key() + "': " + error.what());
+    } catch (const std::exception& error) {
+      add(where(node), context + error.what());
+    }
+  }
+
+  fs::path file_;
+  fs::path base_dir_;
+  PluginRegistry& plugins_;
+  std::vector<Override> overrides_;
+  std::vector<std::string> errors_;
+  Experiment experiment_;
+  std::map<std::string, int> label_lines_;
+  std::vector<std::string> labels_;
+  std::set<std::string> all_labels_;  // of every step in the file, for "that step runs later"
+  std::map<std::string, std::vector<std::string>> kinds_;
+  std::map<std::string, std::string> key_lines_;
+};
+
+}  // namespace
+
+Experiment load_experiment(const fs::path& file, const std::vector<std::string>& overrides,
+                           PluginRegistry& plugins) {
+  return Validator(file, overrides, plugins).run();
+}
+
+}  // namespace othrun

@@ -1,0 +1,37 @@
+// Runs a validated experiment: steps in order, each into its own product, skipping steps whose
+// product is complete and whose config and inputs are unchanged.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/experiment.hpp"
+
+namespace othrun {
+
+struct RunOptions {
+  int threads = 0;     // 0: every hardware thread
+  bool force = false;  // rerun steps even when up to date
+};
+
+struct StepOutcome {
+  std::string label;
+  std::string plugin;
+  enum class Status { Ran, Skipped, Failed, Interrupted } status = Status::Ran;
+  double seconds = 0;
+};
+
+// Exit codes of `othrun`.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitInvalid = 2;
+inline constexpr int kExitInterrupted = 130;
+
+// Runs every step; returns an exit code. Finished steps stay in the store whatever happens later.
+int run_experiment(const Experiment& experiment, const RunOptions& options,
+                   std::vector<StepOutcome>* outcomes = nullptr);
+
+// 64-bit FNV-1a, as 16 hex digits: stable across builds and machines (std::hash is not).
+std::string stable_hash(const std::string& text);
+
+}  // namespace othrun

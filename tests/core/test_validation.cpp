@@ -1,0 +1,185 @@
+// The exact message of each kind of experiment error, with its file and line.
+#include <gtest/gtest.h>
+
+#include "config/experiment.hpp"
+#include "test_helpers.hpp"
+
+namespace othrun {
+namespace {
+
+using testing::TempDir;
+using testing::write_file;
+
+class Validation : public ::testing::Test {
+ protected:
+  // Validates `yaml` (written to exp.yaml) and returns every message, or {} when valid.
+  std::vector<std::string> problems(const std::string& yaml,
+                                    const std::vector<std::string>& overrides = {}) {
+    write_file(file(), yaml);
+    PluginRegistry plugins({OTHRUN_TEST_PLUGIN_DIR, OTHRUN_PLUGIN_DIR});
+    try {
+      load_experiment(file(), overrides, plugins);
+    } catch (const ValidationError& error) {
+      return error.messages();
+    }
+    return {};
+  }
+  std::string file() const { return (dir_ / "exp.yaml").string(); }
+  // "exp.yaml:LINE: " with the full path.
+  std::string at(int line) const { return file() + ":" + std::to_string(line) + ": "; }
+
+  TempDir dir_;
+};
+
+const char* kHeader = "name: t\nstore: out.h5\nseed: 1\nsteps:\n";
+
+TEST_F(Validation, AcceptsAValidExperimentAndResolvesPaths) {
+  write_file(file(), std::string(kHeader) +
+                         "  - plugin: test_counter\n"
+                         "    rows: 3\n"
+                         "    notes: sub/notes.txt\n"
+                         "  - plugin: test_counter\n"
+                         "    label: second\n"
+                         "    source: test_counter\n"
+                         "    tags: [a, c]\n");
+  PluginRegistry plugins({OTHRUN_TEST_PLUGIN_DIR});
+  Experiment experiment = load_experiment(file(), {}, plugins);
+  ASSERT_EQ(experiment.steps.size(), 2u);
+  EXPECT_EQ(experiment.name, "t");
+  EXPECT_EQ(experiment.seed, 1u);
+  EXPECT_EQ(experiment.store, dir_.path() / "out.h5");
+  EXPECT_EQ(experiment.steps[0].label, "test_counter");
+  EXPECT_EQ(experiment.steps[0].line, 5);
+  EXPECT_EQ(experiment.steps[0].config.get_int("rows"), 3);
+  EXPECT_EQ(experiment.steps[0].config.get_float("scale"), 1.0);
+  EXPECT_EQ(experiment.steps[0].config.get_path("notes"), dir_.path() / "sub/notes.txt");
+  EXPECT_FALSE(experiment.steps[0].config.has("source"));
+  EXPECT_EQ(experiment.steps[1].config.get_string("source"), "test_counter");
+  EXPECT_EQ(experiment.steps[1].config.get_strings("tags"), (std::vector<std::string>{"a", "c"}));
+}
+
+TEST_F(Validation, UnknownKeySuggestsTheNearest) {
+  auto messages = problems(std::string(kHeader) + "  - plugin: test_counter\n    rowz: 3\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(6) +
+                             "step 'test_counter' (test_counter): unknown key 'rowz'; did you mean "
+                             "'rows'? (valid: plugin, label, rows, row_delay_ms, fail_at, scale, "
+                             "mode, tags, notes, source)");
+}
+
+TEST_F(Validation, UnknownTopLevelKey) {
+  auto messages = problems("name: t\nstor: x.h5\nstore: out.h5\nsteps:\n  - plugin: test_counter\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(2) + "unknown top-level key 'stor'; did you mean 'store'? (valid: "
+                                 "name, store, seed, steps)");
+}
+
+TEST_F(Validation, MissingRequiredKey) {
+  auto messages = problems("name: t\nsteps:\n  - plugin: test_counter\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(1) + "missing required key 'store' (the HDF5 store to write)");
+}
+
+TEST_F(Validation, WrongType) {
+  auto messages = problems(std::string(kHeader) + "  - plugin: test_counter\n    rows: many\n"
+                                                  "    tags: a\n");
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0], at(6) + "step 'test_counter' (test_counter): 'rows' must be an integer, "
+                                 "got 'many'");
+  EXPECT_EQ(messages[1], at(7) + "step 'test_counter' (test_counter): 'tags' must be a list of "
+                                 "string, got 'a'");
+}
+
+TEST_F(Validation, OutOfRange) {
+  auto messages = problems(std::string(kHeader) + "  - plugin: test_counter\n    scale: 150\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(6) + "step 'test_counter' (test_counter): 'scale' = 150 is out of "
+                                 "range: it must be in [0, 100]");
+}
+
+TEST_F(Validation, NotAnAllowedValue) {
+  auto messages = problems(std::string(kHeader) + "  - plugin: test_counter\n    mode: squard\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(6) + "step 'test_counter' (test_counter): 'mode' = 'squard' is not "
+                                 "one of: plain, squared (did you mean 'squared'?)");
+}
+
+TEST_F(Validation, DuplicateLabel) {
+  auto messages = problems(std::string(kHeader) +
+                           "  - plugin: test_counter\n  - plugin: test_counter\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(6) + "step 'test_counter' (test_counter): duplicate label "
+                                 "'test_counter' (first used on line 5); give one of them a "
+                                 "distinct 'label'");
+}
+
+TEST_F(Validation, InputThatNoEarlierStepProvides) {
+  auto messages = problems(std::string(kHeader) +
+                           "  - plugin: test_counter\n    label: first\n"
+                           "  - plugin: test_counter\n    label: second\n    source: later\n"
+                           "  - plugin: test_counter\n    label: later\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(9) + "step 'second' (test_counter): 'source' names 'later', which no "
+                                 "earlier step provides (that step runs later) (earlier steps "
+                                 "providing 'counter': first)");
+}
+
+TEST_F(Validation, InputOfTheWrongKind) {
+  auto messages = problems(std::string(kHeader) +
+                           "  - plugin: random_directions\n"
+                           "  - plugin: test_counter\n    source: random_directions\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(7) + "step 'test_counter' (test_counter): 'source' names "
+                                 "'random_directions', which provides directions, not 'counter'");
+}
+
+TEST_F(Validation, PluginValidateErrorPointsAtItsKey) {
+  auto messages = problems(std::string(kHeader) +
+                           "  - plugin: test_counter\n    rows: 5\n    fail_at: 7\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(7) + "step 'test_counter' (test_counter): 'fail_at': must be below "
+                                 "'rows' (5)");
+}
+
+TEST_F(Validation, UnknownPluginSuggestsTheNearest) {
+  auto messages = problems(std::string(kHeader) + "  - plugin: test_countr\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].rfind(at(5) + "step 'test_countr' (test_countr): unknown plugin "
+                                      "'test_countr'; did you mean test_counter? (known plugins: ",
+                              0),
+            0u)
+      << messages[0];
+}
+
+TEST_F(Validation, YamlSyntaxError) {
+  auto messages = problems("name: t\nstore: [unclosed\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].rfind(file() + ":3: YAML syntax error: ", 0), 0u) << messages[0];
+}
+
+TEST_F(Validation, ReportsEveryProblemAtOnce) {
+  auto messages = problems("name: t\nstore: o.h5\nsteps:\n  - plugin: test_counter\n    rows: -1\n"
+                           "    mode: x\n  - label: y\n");
+  EXPECT_EQ(messages.size(), 3u);
+}
+
+TEST_F(Validation, SetOverridesAndItsErrors) {
+  write_file(file(), std::string(kHeader) + "  - plugin: test_counter\n    rows: 3\n");
+  PluginRegistry plugins({OTHRUN_TEST_PLUGIN_DIR});
+  Experiment experiment =
+      load_experiment(file(), {"test_counter.rows=9", "seed=42"}, plugins);
+  EXPECT_EQ(experiment.steps[0].config.get_int("rows"), 9);
+  EXPECT_EQ(experiment.seed, 42u);
+
+  auto messages = problems(std::string(kHeader) + "  - plugin: test_counter\n",
+                           {"test_counter.rows=x", "nope.rows=1", "seeds=1"});
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[0], "--set seeds=1: unknown top-level key 'seeds'; did you mean 'seed'? "
+                         "(valid: name, store, seed, steps)");
+  EXPECT_EQ(messages[1], "--set test_counter.rows=x: step 'test_counter' (test_counter): 'rows' "
+                         "must be an integer, got 'x'");
+  EXPECT_EQ(messages[2], "--set nope.rows=1: no step is labelled 'nope' (labels: test_counter)");
+}
+
+}  // namespace
+}  // namespace othrun
