@@ -11,7 +11,8 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/framework/include/othrun
 set(OTHRUN_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/othrun)
 install(EXPORT othrunTargets NAMESPACE othrun:: DESTINATION ${OTHRUN_CMAKE_DIR})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/othrunConfig.cmake.in
-  ${PROJECT_BINARY_DIR}/othrunConfig.cmake INSTALL_DESTINATION ${OTHRUN_CMAKE_DIR})
+  ${PROJECT_BINARY_DIR}/othrunConfig.cmake INSTALL_DESTINATION ${OTHRUN_CMAKE_DIR}
+  PATH_VARS CMAKE_INSTALL_BINDIR)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/othrunConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES

@@ -27,7 +27,8 @@ std::string default_text(const ParamSpec& spec) {
 
 void print_description(const LoadedPlugin& plugin, std::ostream& out) {
   const Schema& schema = plugin.schema;
-  out << fmt::format("{} {}  ({})\n", plugin.info->name, plugin.info->version, plugin.path.string());
+  out << fmt::format("{} {}  ({})\n", plugin.info->name, plugin.info->version,
+                     plugin.path.string());
   if (!schema.summary().empty()) out << "  " << schema.summary() << "\n";
   out << "  provides: " << join_list(schema.kinds()) << "\n";
   const Availability availability = plugin.info->probe();

@@ -1,6 +1,7 @@
 // othrun: runs an Othello-GPT interpretability experiment described by a YAML file.
 #include <boost/program_options.hpp>
 
+#include <filesystem>
 #include <iostream>
 
 #include <othrun/log.hpp>
@@ -31,25 +32,35 @@ struct Options {
 
 po::options_description visible_options(Options& options) {
   po::options_description described("Usage: othrun [options] EXPERIMENT.yaml\n\nOptions");
-  described.add_options()
-      ("help,h", "print this help")
-      ("check", po::bool_switch(&options.check), "validate the experiment only; run nothing")
-      ("list", po::bool_switch(&options.list), "list every plugin found: version, availability, path")
-      ("describe", po::value(&options.describe)->value_name("NAME"),
-       "print plugin NAME's parameters (type, default, range or allowed values, doc)")
-      ("yaml", po::bool_switch(&options.yaml), "with --describe: print a default YAML step instead")
-      ("inspect", po::value(&options.inspect)->value_name("FILE"),
-       "print the tensors and values a .pth/.pt, safetensors file or SAELens folder holds")
-      ("set", po::value(&options.overrides)->value_name("KEY=VALUE")->composing(),
-       "override a value: LABEL.KEY=VALUE for a step parameter, KEY=VALUE for name/store/seed "
-       "(repeatable; VALUE is YAML)")
-      ("plugin-path", po::value(&options.plugin_paths)->value_name("DIR")->composing(),
-       "look for plugins in DIR first (repeatable; also $OTHRUN_PLUGIN_PATH, colon-separated)")
-      ("threads", po::value(&options.threads)->value_name("N"), "worker threads (default: all cores)")
-      ("force", po::bool_switch(&options.force), "rerun every step, even those up to date")
-      ("log-level", po::value(&options.log_level)->value_name("LEVEL"),
-       "debug, info (default), warn or error");
+  described.add_options()("help,h", "print this help")("check", po::bool_switch(&options.check),
+                                                       "validate the experiment only; run nothing")(
+      "list", po::bool_switch(&options.list),
+      "list every plugin found: version, availability, path")(
+      "describe", po::value(&options.describe)->value_name("NAME"),
+      "print plugin NAME's parameters (type, default, range or allowed values, doc)")(
+      "yaml", po::bool_switch(&options.yaml), "with --describe: print a default YAML step instead")(
+      "inspect", po::value(&options.inspect)->value_name("FILE"),
+      "print the tensors and values a .pth/.pt, safetensors file or SAELens folder holds")(
+      "set", po::value(&options.overrides)->value_name("KEY=VALUE")->composing(),
+      "override a value: LABEL.KEY=VALUE for a step parameter, KEY=VALUE for name/store/seed "
+      "(repeatable; VALUE is YAML)")(
+      "plugin-path", po::value(&options.plugin_paths)->value_name("DIR")->composing(),
+      "look for plugins in DIR first (repeatable; also $OTHRUN_PLUGIN_PATH, colon-separated)")(
+      "threads", po::value(&options.threads)->value_name("N"),
+      "worker threads (default: all cores)")("force", po::bool_switch(&options.force),
+                                             "rerun every step, even those up to date")(
+      "log-level", po::value(&options.log_level)->value_name("LEVEL"),
+      "debug, info (default), warn or error");
   return described;
+}
+
+// The build tree's plugin folder, searched only by the othrun that was built there (not by an
+// installed copy).
+std::filesystem::path build_tree_plugin_dir() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec || exe.parent_path() != std::filesystem::path(OTHRUN_BUILD_EXE_DIR)) return {};
+  return OTHRUN_BUILD_PLUGIN_DIR;
 }
 
 int usage_error(const std::string& message) {
@@ -59,8 +70,8 @@ int usage_error(const std::string& message) {
 
 int run(const Options& options) {
   using namespace othrun;
-  PluginRegistry plugins(PluginRegistry::default_search_path(options.plugin_paths,
-                                                             OTHRUN_BUILD_PLUGIN_DIR));
+  PluginRegistry plugins(
+      PluginRegistry::default_search_path(options.plugin_paths, build_tree_plugin_dir()));
   if (options.list) {
     print_plugin_list(plugins.list_all(), std::cout);
     return kExitOk;
@@ -110,7 +121,8 @@ int main(int argc, char** argv) {
 
   po::variables_map values;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), values);
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(),
+              values);
     po::notify(values);
   } catch (const po::error& error) {
     return usage_error(error.what());

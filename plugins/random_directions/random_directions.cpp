@@ -46,8 +46,7 @@ class RandomDirections : public othrun::Step {
         sign_(config.get_string("distribution") == "sign") {}
 
   void run(othrun::RunContext& ctx) override {
-    othrun::Dataset directions =
-        ctx.output().root().create_dataset<float>("directions", {0, dim_});
+    othrun::Dataset directions = ctx.output().root().create_dataset<float>("directions", {0, dim_});
     directions.attrs().set("doc", "row i: a random unit vector");
 
     // Rows are written in chunks, so memory stays small whatever `count` is.

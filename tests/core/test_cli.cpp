@@ -81,7 +81,8 @@ TEST(Cli, DescribeAndItsDefaultYamlStepValidates) {
 
 TEST(Cli, CheckReportsProblemsWithLinesAndExitsTwo) {
   TempDir dir;
-  write_file(dir / "e.yaml", "name: x\nstore: s.h5\nsteps:\n  - plugin: test_counter\n    rows: x\n");
+  write_file(dir / "e.yaml",
+             "name: x\nstore: s.h5\nsteps:\n  - plugin: test_counter\n    rows: x\n");
   auto check = run_othrun("--check " + (dir / "e.yaml").string());
   EXPECT_EQ(check.exit_code, 2);
   EXPECT_NE(check.err.find((dir / "e.yaml").string() + ":5: step 'test_counter' (test_counter): "
@@ -171,8 +172,8 @@ TEST(Cli, CtrlCStopsCleanlyAndDiscardsTheStepInProgress) {
   const fs::path partial = dir / "out/store.d/second.h5.partial";
   const std::string start = std::string(OTHRUN_EXE) + " --plugin-path " + OTHRUN_TEST_PLUGIN_DIR +
                             " --set second.rows=1000 --set second.row_delay_ms=5 " +
-                            (dir / "e.yaml").string() + " >/dev/null 2>" +
-                            (dir / "err").string() + " & echo $!";
+                            (dir / "e.yaml").string() + " >/dev/null 2>" + (dir / "err").string() +
+                            " & echo $!";
   const int pid = std::stoi(run_command(start).out);
   ASSERT_TRUE(wait_for(partial));
   run_command("kill -INT " + std::to_string(pid));
@@ -205,8 +206,7 @@ TEST(Cli, H5pyReadsAProductAndItsProvenance) {
   auto read = run_command(std::string(OTHRUN_PYTHON3) + " " + (dir / "read.py").string() + " " +
                           (dir / "out/store.h5").string());
   ASSERT_EQ(read.exit_code, 0) << read.err;
-  EXPECT_EQ(read.out,
-            "['first', 'second']\n[6, 7, 8]\ntest_counter 0.1.0 1\nrows: 3\nfirst\n");
+  EXPECT_EQ(read.out, "['first', 'second']\n[6, 7, 8]\ntest_counter 0.1.0 1\nrows: 3\nfirst\n");
 }
 
 }  // namespace

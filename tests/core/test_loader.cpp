@@ -41,20 +41,23 @@ TEST(Loader, NotASharedLibraryGivesTheDlerrorText) {
 
 TEST(Loader, LibraryWithoutEntryPoint) {
   EXPECT_EQ(load_error(kBroken + "/no_entry.so"),
-            kBroken + "/no_entry.so: not an othrun plugin: no entry point 'othrun_plugin_info' "
-                      "(missing OTHRUN_PLUGIN(...)?)");
+            kBroken +
+                "/no_entry.so: not an othrun plugin: no entry point 'othrun_plugin_info' "
+                "(missing OTHRUN_PLUGIN(...)?)");
 }
 
 TEST(Loader, AbiMismatch) {
   EXPECT_EQ(load_error(kBroken + "/bad_abi.so"),
-            kBroken + "/bad_abi.so: plugin ABI version 999, but this othrun needs version 1: "
-                      "rebuild the plugin against this othrun SDK");
+            kBroken +
+                "/bad_abi.so: plugin ABI version 999, but this othrun needs version 1: "
+                "rebuild the plugin against this othrun SDK");
 }
 
 TEST(Loader, FileNameMustMatchThePluginName) {
   EXPECT_EQ(load_error(kBroken + "/misnamed.so"),
-            kBroken + "/misnamed.so: the library declares plugin 'declared_name'; its file must "
-                      "be named 'declared_name.so'");
+            kBroken +
+                "/misnamed.so: the library declares plugin 'declared_name'; its file must "
+                "be named 'declared_name.so'");
 }
 
 TEST(Loader, UnknownNameListsTheNearestKnownNames) {

@@ -68,10 +68,12 @@ TEST_F(Validation, UnknownKeySuggestsTheNearest) {
 }
 
 TEST_F(Validation, UnknownTopLevelKey) {
-  auto messages = problems("name: t\nstor: x.h5\nstore: out.h5\nsteps:\n  - plugin: test_counter\n");
+  auto messages =
+      problems("name: t\nstor: x.h5\nstore: out.h5\nsteps:\n  - plugin: test_counter\n");
   ASSERT_EQ(messages.size(), 1u);
-  EXPECT_EQ(messages[0], at(2) + "unknown top-level key 'stor'; did you mean 'store'? (valid: "
-                                 "name, store, seed, steps)");
+  EXPECT_EQ(messages[0], at(2) +
+                             "unknown top-level key 'stor'; did you mean 'store'? (valid: "
+                             "name, store, seed, steps)");
 }
 
 TEST_F(Validation, MissingRequiredKey) {
@@ -81,36 +83,42 @@ TEST_F(Validation, MissingRequiredKey) {
 }
 
 TEST_F(Validation, WrongType) {
-  auto messages = problems(std::string(kHeader) + "  - plugin: test_counter\n    rows: many\n"
-                                                  "    tags: a\n");
+  auto messages = problems(std::string(kHeader) +
+                           "  - plugin: test_counter\n    rows: many\n"
+                           "    tags: a\n");
   ASSERT_EQ(messages.size(), 2u);
-  EXPECT_EQ(messages[0], at(6) + "step 'test_counter' (test_counter): 'rows' must be an integer, "
-                                 "got 'many'");
-  EXPECT_EQ(messages[1], at(7) + "step 'test_counter' (test_counter): 'tags' must be a list of "
-                                 "string, got 'a'");
+  EXPECT_EQ(messages[0], at(6) +
+                             "step 'test_counter' (test_counter): 'rows' must be an integer, "
+                             "got 'many'");
+  EXPECT_EQ(messages[1], at(7) +
+                             "step 'test_counter' (test_counter): 'tags' must be a list of "
+                             "string, got 'a'");
 }
 
 TEST_F(Validation, OutOfRange) {
   auto messages = problems(std::string(kHeader) + "  - plugin: test_counter\n    scale: 150\n");
   ASSERT_EQ(messages.size(), 1u);
-  EXPECT_EQ(messages[0], at(6) + "step 'test_counter' (test_counter): 'scale' = 150 is out of "
-                                 "range: it must be in [0, 100]");
+  EXPECT_EQ(messages[0], at(6) +
+                             "step 'test_counter' (test_counter): 'scale' = 150 is out of "
+                             "range: it must be in [0, 100]");
 }
 
 TEST_F(Validation, NotAnAllowedValue) {
   auto messages = problems(std::string(kHeader) + "  - plugin: test_counter\n    mode: squard\n");
   ASSERT_EQ(messages.size(), 1u);
-  EXPECT_EQ(messages[0], at(6) + "step 'test_counter' (test_counter): 'mode' = 'squard' is not "
-                                 "one of: plain, squared (did you mean 'squared'?)");
+  EXPECT_EQ(messages[0], at(6) +
+                             "step 'test_counter' (test_counter): 'mode' = 'squard' is not "
+                             "one of: plain, squared (did you mean 'squared'?)");
 }
 
 TEST_F(Validation, DuplicateLabel) {
-  auto messages = problems(std::string(kHeader) +
-                           "  - plugin: test_counter\n  - plugin: test_counter\n");
+  auto messages =
+      problems(std::string(kHeader) + "  - plugin: test_counter\n  - plugin: test_counter\n");
   ASSERT_EQ(messages.size(), 1u);
-  EXPECT_EQ(messages[0], at(6) + "step 'test_counter' (test_counter): duplicate label "
-                                 "'test_counter' (first used on line 5); give one of them a "
-                                 "distinct 'label'");
+  EXPECT_EQ(messages[0], at(6) +
+                             "step 'test_counter' (test_counter): duplicate label "
+                             "'test_counter' (first used on line 5); give one of them a "
+                             "distinct 'label'");
 }
 
 TEST_F(Validation, InputThatNoEarlierStepProvides) {
@@ -119,9 +127,10 @@ TEST_F(Validation, InputThatNoEarlierStepProvides) {
                            "  - plugin: test_counter\n    label: second\n    source: later\n"
                            "  - plugin: test_counter\n    label: later\n");
   ASSERT_EQ(messages.size(), 1u);
-  EXPECT_EQ(messages[0], at(9) + "step 'second' (test_counter): 'source' names 'later', which no "
-                                 "earlier step provides (that step runs later) (earlier steps "
-                                 "providing 'counter': first)");
+  EXPECT_EQ(messages[0], at(9) +
+                             "step 'second' (test_counter): 'source' names 'later', which no "
+                             "earlier step provides (that step runs later) (earlier steps "
+                             "providing 'counter': first)");
 }
 
 TEST_F(Validation, InputOfTheWrongKind) {
@@ -129,16 +138,18 @@ TEST_F(Validation, InputOfTheWrongKind) {
                            "  - plugin: random_directions\n"
                            "  - plugin: test_counter\n    source: random_directions\n");
   ASSERT_EQ(messages.size(), 1u);
-  EXPECT_EQ(messages[0], at(7) + "step 'test_counter' (test_counter): 'source' names "
-                                 "'random_directions', which provides directions, not 'counter'");
+  EXPECT_EQ(messages[0], at(7) +
+                             "step 'test_counter' (test_counter): 'source' names "
+                             "'random_directions', which provides directions, not 'counter'");
 }
 
 TEST_F(Validation, PluginValidateErrorPointsAtItsKey) {
-  auto messages = problems(std::string(kHeader) +
-                           "  - plugin: test_counter\n    rows: 5\n    fail_at: 7\n");
+  auto messages =
+      problems(std::string(kHeader) + "  - plugin: test_counter\n    rows: 5\n    fail_at: 7\n");
   ASSERT_EQ(messages.size(), 1u);
-  EXPECT_EQ(messages[0], at(7) + "step 'test_counter' (test_counter): 'fail_at': must be below "
-                                 "'rows' (5)");
+  EXPECT_EQ(messages[0], at(7) +
+                             "step 'test_counter' (test_counter): 'fail_at': must be below "
+                             "'rows' (5)");
 }
 
 TEST_F(Validation, UnknownPluginSuggestsTheNearest) {
@@ -158,26 +169,28 @@ TEST_F(Validation, YamlSyntaxError) {
 }
 
 TEST_F(Validation, ReportsEveryProblemAtOnce) {
-  auto messages = problems("name: t\nstore: o.h5\nsteps:\n  - plugin: test_counter\n    rows: -1\n"
-                           "    mode: x\n  - label: y\n");
+  auto messages = problems(
+      "name: t\nstore: o.h5\nsteps:\n  - plugin: test_counter\n    rows: -1\n"
+      "    mode: x\n  - label: y\n");
   EXPECT_EQ(messages.size(), 3u);
 }
 
 TEST_F(Validation, SetOverridesAndItsErrors) {
   write_file(file(), std::string(kHeader) + "  - plugin: test_counter\n    rows: 3\n");
   PluginRegistry plugins({OTHRUN_TEST_PLUGIN_DIR});
-  Experiment experiment =
-      load_experiment(file(), {"test_counter.rows=9", "seed=42"}, plugins);
+  Experiment experiment = load_experiment(file(), {"test_counter.rows=9", "seed=42"}, plugins);
   EXPECT_EQ(experiment.steps[0].config.get_int("rows"), 9);
   EXPECT_EQ(experiment.seed, 42u);
 
   auto messages = problems(std::string(kHeader) + "  - plugin: test_counter\n",
                            {"test_counter.rows=x", "nope.rows=1", "seeds=1"});
   ASSERT_EQ(messages.size(), 3u);
-  EXPECT_EQ(messages[0], "--set seeds=1: unknown top-level key 'seeds'; did you mean 'seed'? "
-                         "(valid: name, store, seed, steps)");
-  EXPECT_EQ(messages[1], "--set test_counter.rows=x: step 'test_counter' (test_counter): 'rows' "
-                         "must be an integer, got 'x'");
+  EXPECT_EQ(messages[0],
+            "--set seeds=1: unknown top-level key 'seeds'; did you mean 'seed'? "
+            "(valid: name, store, seed, steps)");
+  EXPECT_EQ(messages[1],
+            "--set test_counter.rows=x: step 'test_counter' (test_counter): 'rows' "
+            "must be an integer, got 'x'");
   EXPECT_EQ(messages[2], "--set nope.rows=1: no step is labelled 'nope' (labels: test_counter)");
 }
 

@@ -29,8 +29,8 @@ class TestCounter : public othrun::Step {
 
   static void validate(const othrun::Config& config) {
     if (config.get_int("fail_at") >= config.get_int("rows") && config.get_int("rows") > 0) {
-      throw othrun::ConfigError("fail_at", "must be below 'rows' (" +
-                                               std::to_string(config.get_int("rows")) + ")");
+      throw othrun::ConfigError(
+          "fail_at", "must be below 'rows' (" + std::to_string(config.get_int("rows")) + ")");
     }
   }
 
@@ -43,11 +43,13 @@ class TestCounter : public othrun::Step {
         offset += v;
       }
     }
-    auto values = ctx.output().root().create_dataset<std::int64_t>("values", {0}, {.chunk_rows = 1});
+    auto values =
+        ctx.output().root().create_dataset<std::int64_t>("values", {0}, {.chunk_rows = 1});
     const auto rows = config_.get_int("rows");
     othrun::Progress progress("counting", static_cast<std::uint64_t>(rows));
     for (std::int64_t row = 0; row < rows; ++row) {
-      if (row == config_.get_int("fail_at")) throw othrun::Error("failing at row " + std::to_string(row));
+      if (row == config_.get_int("fail_at"))
+        throw othrun::Error("failing at row " + std::to_string(row));
       std::int64_t value = config_.get_string("mode") == "squared" ? row * row : row;
       value = static_cast<std::int64_t>(value * config_.get_float("scale")) + offset;
       values.append_rows<std::int64_t>(std::span<const std::int64_t>(&value, 1));

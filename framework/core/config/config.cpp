@@ -16,7 +16,8 @@ const T& get_as(const Config& config, const std::string& key, const char* type) 
 }
 
 std::string quote_if_needed(const std::string& text) {
-  const bool plain = !text.empty() && text.find_first_of(":#{}[],&*!|>'\"%@`\n") == std::string::npos &&
+  const bool plain = !text.empty() &&
+                     text.find_first_of(":#{}[],&*!|>'\"%@`\n") == std::string::npos &&
                      text.front() != ' ' && text.back() != ' ' && text.front() != '-';
   if (plain) return text;
   std::string quoted = "\"";
@@ -96,9 +97,7 @@ const std::vector<std::string>& Config::get_strings(const std::string& key) cons
   return get_as<std::vector<std::string>>(*this, key, "list of string");
 }
 
-std::string format_value(const Value& value) {
-  return std::visit(Formatter{}, value);
-}
+std::string format_value(const Value& value) { return std::visit(Formatter{}, value); }
 
 std::string Config::to_yaml() const {
   std::ostringstream out;

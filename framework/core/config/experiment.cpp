@@ -50,8 +50,8 @@ class Validator {
     if (auto root = load()) read_experiment(*root);
     for (const auto& override : overrides_) {
       if (!override.used && !override.label.empty()) {
-        add("--set " + override.text, "no step is labelled '" + override.label +
-                                          "' (labels: " + join_list(labels_) + ")");
+        add("--set " + override.text,
+            "no step is labelled '" + override.label + "' (labels: " + join_list(labels_) + ")");
       }
     }
     if (!errors_.empty()) throw ValidationError(errors_);
@@ -109,7 +109,8 @@ class Validator {
       return std::nullopt;
     }
     if (!root.IsMap()) {
-      add(file_.string() + ":1", "an experiment is a mapping with keys " + join_list(kTopLevelKeys));
+      add(file_.string() + ":1",
+          "an experiment is a mapping with keys " + join_list(kTopLevelKeys));
       return std::nullopt;
     }
     return root;
@@ -151,7 +152,7 @@ class Validator {
       for (const auto& step : steps) {
         if (!step.IsMap() || !step["plugin"] || !step["plugin"].IsScalar()) continue;
         all_labels_.insert(step["label"] && step["label"].IsScalar() ? step["label"].Scalar()
-                                                                    : step["plugin"].Scalar());
+                                                                     : step["plugin"].Scalar());
       }
       int index = 0;
       for (const auto& step : steps) read_step(step, ++index);
@@ -169,7 +170,8 @@ class Validator {
     seed_spec.type = ParamType::Int;
     seed_spec.min = 0;
     if (auto name = top_level(root, "name")) {
-      if (auto value = convert(*name, name_spec, "")) experiment_.name = std::get<std::string>(*value);
+      if (auto value = convert(*name, name_spec, ""))
+        experiment_.name = std::get<std::string>(*value);
     } else {
       add(file_.string() + ":1", "missing required key 'name' (the experiment's name)");
     }
@@ -208,7 +210,8 @@ class Validator {
   void read_step(const YAML::Node& node, int index) {
     const std::string at = where(node);
     if (!node.IsMap()) {
-      add(at, "step #" + std::to_string(index) + " must be a mapping with 'plugin' and its parameters");
+      add(at,
+          "step #" + std::to_string(index) + " must be a mapping with 'plugin' and its parameters");
       return;
     }
     if (!node["plugin"] || !node["plugin"].IsScalar()) {
@@ -270,7 +273,8 @@ class Validator {
       if (override.label != step.label) continue;
       override.used = true;
       if (!schema.find(override.key)) {
-        add("--set " + override.text, context + unknown_key_message(override.key, valid_keys, "key"));
+        add("--set " + override.text,
+            context + unknown_key_message(override.key, valid_keys, "key"));
         continue;
       }
       given[override.key] = SourcedNode{override.value, "--set " + override.text};
@@ -290,7 +294,8 @@ class Validator {
       key_lines_[spec.name] = it->second.where;
       auto value = convert(it->second, spec, context);
       if (!value) continue;
-      if (spec.type == ParamType::Input) check_input(spec, std::get<std::string>(*value), it->second.where, context);
+      if (spec.type == ParamType::Input)
+        check_input(spec, std::get<std::string>(*value), it->second.where, context);
       values[spec.name] = std::move(*value);
     }
     for (const auto& spec : schema.params()) {
@@ -321,7 +326,7 @@ class Validator {
     } else {
       std::string message = "'" + spec.name + "' names '" + label + "', which no earlier step";
       message += all_labels_.count(label) ? " provides (that step runs later)"
-                                           : " provides and the store does not hold";
+                                          : " provides and the store does not hold";
       std::vector<std::string> candidates;
       for (const auto& [earlier, earlier_kinds] : kinds_) {
         if (std::find(earlier_kinds.begin(), earlier_kinds.end(), spec.input_kind) !=
@@ -329,7 +334,8 @@ class Validator {
           candidates.push_back(earlier);
         }
       }
-      message += " (earlier steps providing '" + spec.input_kind + "': " + join_list(candidates) + ")";
+      message +=
+          " (earlier steps providing '" + spec.input_kind + "': " + join_list(candidates) + ")";
       add(at, context + message);
       return;
     }

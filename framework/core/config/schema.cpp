@@ -5,15 +5,24 @@ namespace othrun {
 
 const char* to_string(ParamType type) {
   switch (type) {
-    case ParamType::Bool: return "bool";
-    case ParamType::Int: return "int";
-    case ParamType::Float: return "float";
-    case ParamType::String: return "string";
-    case ParamType::Path: return "path";
-    case ParamType::IntList: return "list of int";
-    case ParamType::FloatList: return "list of float";
-    case ParamType::StringList: return "list of string";
-    case ParamType::Input: return "input";
+    case ParamType::Bool:
+      return "bool";
+    case ParamType::Int:
+      return "int";
+    case ParamType::Float:
+      return "float";
+    case ParamType::String:
+      return "string";
+    case ParamType::Path:
+      return "path";
+    case ParamType::IntList:
+      return "list of int";
+    case ParamType::FloatList:
+      return "list of float";
+    case ParamType::StringList:
+      return "list of string";
+    case ParamType::Input:
+      return "input";
   }
   return "?";
 }
@@ -48,7 +57,8 @@ static std::optional<Value> wrap(const std::optional<T>& value) {
 }
 
 ParamSpec& Schema::flag(std::string name, bool default_value, std::string doc) {
-  ParamSpec spec = make_spec(std::move(name), ParamType::Bool, std::move(doc), Value(default_value));
+  ParamSpec spec =
+      make_spec(std::move(name), ParamType::Bool, std::move(doc), Value(default_value));
   return add(std::move(spec));
 }
 
@@ -59,19 +69,22 @@ ParamSpec& Schema::integer(std::string name, std::optional<std::int64_t> default
 }
 
 ParamSpec& Schema::real(std::string name, std::optional<double> default_value, std::string doc) {
-  ParamSpec spec = make_spec(std::move(name), ParamType::Float, std::move(doc), wrap(default_value));
+  ParamSpec spec =
+      make_spec(std::move(name), ParamType::Float, std::move(doc), wrap(default_value));
   return add(std::move(spec));
 }
 
 ParamSpec& Schema::text(std::string name, std::optional<std::string> default_value,
                         std::string doc) {
-  ParamSpec spec = make_spec(std::move(name), ParamType::String, std::move(doc), wrap(default_value));
+  ParamSpec spec =
+      make_spec(std::move(name), ParamType::String, std::move(doc), wrap(default_value));
   return add(std::move(spec));
 }
 
 ParamSpec& Schema::choice(std::string name, std::vector<std::string> allowed,
                           std::optional<std::string> default_value, std::string doc) {
-  ParamSpec spec = make_spec(std::move(name), ParamType::String, std::move(doc), wrap(default_value));
+  ParamSpec spec =
+      make_spec(std::move(name), ParamType::String, std::move(doc), wrap(default_value));
   spec.allowed = std::move(allowed);
   return add(std::move(spec));
 }
@@ -85,25 +98,29 @@ ParamSpec& Schema::path(std::string name, std::optional<std::string> default_val
 ParamSpec& Schema::integers(std::string name,
                             std::optional<std::vector<std::int64_t>> default_value,
                             std::string doc) {
-  ParamSpec spec = make_spec(std::move(name), ParamType::IntList, std::move(doc), wrap(default_value));
+  ParamSpec spec =
+      make_spec(std::move(name), ParamType::IntList, std::move(doc), wrap(default_value));
   return add(std::move(spec));
 }
 
 ParamSpec& Schema::reals(std::string name, std::optional<std::vector<double>> default_value,
                          std::string doc) {
-  ParamSpec spec = make_spec(std::move(name), ParamType::FloatList, std::move(doc), wrap(default_value));
+  ParamSpec spec =
+      make_spec(std::move(name), ParamType::FloatList, std::move(doc), wrap(default_value));
   return add(std::move(spec));
 }
 
-ParamSpec& Schema::texts(std::string name,
-                         std::optional<std::vector<std::string>> default_value, std::string doc) {
-  ParamSpec spec = make_spec(std::move(name), ParamType::StringList, std::move(doc), wrap(default_value));
+ParamSpec& Schema::texts(std::string name, std::optional<std::vector<std::string>> default_value,
+                         std::string doc) {
+  ParamSpec spec =
+      make_spec(std::move(name), ParamType::StringList, std::move(doc), wrap(default_value));
   return add(std::move(spec));
 }
 
 ParamSpec& Schema::input(std::string name, std::string kind,
                          std::optional<std::string> default_label, std::string doc) {
-  ParamSpec spec = make_spec(std::move(name), ParamType::Input, std::move(doc), wrap(default_label));
+  ParamSpec spec =
+      make_spec(std::move(name), ParamType::Input, std::move(doc), wrap(default_label));
   spec.input_kind = std::move(kind);
   return add(std::move(spec));
 }

@@ -25,8 +25,8 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-std::vector<std::string> nearest(const std::string& word, const std::vector<std::string>& candidates,
-                                 size_t max_results) {
+std::vector<std::string> nearest(const std::string& word,
+                                 const std::vector<std::string>& candidates, size_t max_results) {
   const size_t limit = std::max<size_t>(2, word.size() / 3);
   std::vector<std::pair<size_t, std::string>> scored;
   for (const auto& candidate : candidates) {

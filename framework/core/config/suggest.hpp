@@ -8,7 +8,8 @@ namespace othrun {
 
 // The candidates closest to `word` by edit distance, best first, within a distance that still
 // makes sense for its length; empty when nothing is close.
-std::vector<std::string> nearest(const std::string& word, const std::vector<std::string>& candidates,
+std::vector<std::string> nearest(const std::string& word,
+                                 const std::vector<std::string>& candidates,
                                  size_t max_results = 3);
 
 // "a, b, c" (or "none").

@@ -63,8 +63,8 @@ void check_allowed(const ParamSpec& spec, const std::string& value) {
   for (const auto& allowed : spec.allowed) {
     if (allowed == value) return;
   }
-  std::string message = "'" + spec.name + "' = '" + value + "' is not one of: " +
-                        join_list(spec.allowed);
+  std::string message =
+      "'" + spec.name + "' = '" + value + "' is not one of: " + join_list(spec.allowed);
   auto close = nearest(value, spec.allowed, 1);
   if (!close.empty()) message += " (did you mean '" + close[0] + "'?)";
   throw ValueError(message);
@@ -123,9 +123,12 @@ Value convert_value(const YAML::Node& node, const ParamSpec& spec,
       if (!value) throw ValueError("'" + spec.name + "' must be true or false, got '" + text + "'");
       return *value;
     }
-    case ParamType::Int: return to_int(node, spec);
-    case ParamType::Float: return to_float(node, spec);
-    case ParamType::String: return to_text(node, spec);
+    case ParamType::Int:
+      return to_int(node, spec);
+    case ParamType::Float:
+      return to_float(node, spec);
+    case ParamType::String:
+      return to_text(node, spec);
     case ParamType::Input: {
       const std::string& text = scalar(node, spec, "a step label");
       return text;
@@ -136,9 +139,12 @@ Value convert_value(const YAML::Node& node, const ParamSpec& spec,
       if (path.is_relative()) path = base_dir / path;
       return path.lexically_normal().string();
     }
-    case ParamType::IntList: return to_list<std::int64_t>(node, spec, to_int);
-    case ParamType::FloatList: return to_list<double>(node, spec, to_float);
-    case ParamType::StringList: return to_list<std::string>(node, spec, to_text);
+    case ParamType::IntList:
+      return to_list<std::int64_t>(node, spec, to_int);
+    case ParamType::FloatList:
+      return to_list<double>(node, spec, to_float);
+    case ParamType::StringList:
+      return to_list<std::string>(node, spec, to_text);
   }
   throw ValueError("'" + spec.name + "' has an unknown type");
 }

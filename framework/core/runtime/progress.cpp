@@ -51,10 +51,9 @@ void Progress::advance(std::uint64_t n) {
   done_ += n;
   check_interrupt();
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_draw_ >= (terminal_ ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           kTerminalRedraw)
-                                     : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           kPlainLineEvery))) {
+  if (now - last_draw_ >=
+      (terminal_ ? std::chrono::duration_cast<std::chrono::milliseconds>(kTerminalRedraw)
+                 : std::chrono::duration_cast<std::chrono::milliseconds>(kPlainLineEvery))) {
     last_draw_ = now;
     draw(false);
   }

@@ -80,10 +80,14 @@ bool up_to_date(const Store& store, const std::string& label, const std::string&
 
 const char* status_name(StepOutcome::Status status) {
   switch (status) {
-    case StepOutcome::Status::Ran: return "ran";
-    case StepOutcome::Status::Skipped: return "up to date";
-    case StepOutcome::Status::Failed: return "FAILED";
-    case StepOutcome::Status::Interrupted: return "interrupted";
+    case StepOutcome::Status::Ran:
+      return "ran";
+    case StepOutcome::Status::Skipped:
+      return "up to date";
+    case StepOutcome::Status::Failed:
+      return "FAILED";
+    case StepOutcome::Status::Interrupted:
+      return "interrupted";
   }
   return "?";
 }
@@ -135,9 +139,12 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
       continue;
     }
 
-    Provenance provenance{outcome.plugin,         step.plugin->info->version,
-                          step.plugin->schema.kinds(), step.config.to_yaml(),
-                          hash,                   inputs,
+    Provenance provenance{outcome.plugin,
+                          step.plugin->info->version,
+                          step.plugin->schema.kinds(),
+                          step.config.to_yaml(),
+                          hash,
+                          inputs,
                           experiment.name};
     log::info("step '{}' ({}): running", step.label, outcome.plugin);
     const auto start = std::chrono::steady_clock::now();
@@ -163,7 +170,8 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
       log::error("step '{}' ({}) failed: {}", step.label, outcome.plugin, error.what());
       exit_code = kExitFailed;
     }
-    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    outcome.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     outcomes.push_back(outcome);
     if (exit_code != kExitOk) break;
   }

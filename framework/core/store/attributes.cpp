@@ -66,9 +66,7 @@ Attributes::~Attributes() {
   if (object_ >= 0 && H5Iis_valid(object_) > 0) H5Idec_ref(object_);
 }
 
-bool Attributes::has(const std::string& name) const {
-  return H5Aexists(object_, name.c_str()) > 0;
-}
+bool Attributes::has(const std::string& name) const { return H5Aexists(object_, name.c_str()) > 0; }
 
 void Attributes::set(const std::string& name, const std::string& value) {
   H5Id type = string_type();
@@ -89,8 +87,7 @@ void Attributes::set(const std::string& name, const std::vector<std::int64_t>& v
 }
 
 void Attributes::set(const std::string& name, const std::vector<double>& values) {
-  write_attr(object_, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, values.size(), false,
-             values.data());
+  write_attr(object_, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, values.size(), false, values.data());
 }
 
 void Attributes::set(const std::string& name, const std::vector<std::string>& values) {

@@ -94,13 +94,13 @@ void Dataset::read_rows(std::uint64_t first, std::uint64_t count, std::span<T> o
   H5Id file_space = select_rows(id_.get(), first, count);
   const hsize_t n = out.size();
   H5Id memory_space(H5Screate_simple(1, &n, nullptr));
-  h5::check(H5Dread(id_.get(), h5::memory_type(dtype_of<T>()), memory_space.get(),
-                    file_space.get(), H5P_DEFAULT, out.data()),
+  h5::check(H5Dread(id_.get(), h5::memory_type(dtype_of<T>()), memory_space.get(), file_space.get(),
+                    H5P_DEFAULT, out.data()),
             "reading dataset '" + path_ + "'");
 }
 
-#define OTHRUN_DATASET_TYPES(T)                                                           \
-  template void Dataset::write_rows<T>(std::uint64_t, std::span<const T>);                \
+#define OTHRUN_DATASET_TYPES(T)                                            \
+  template void Dataset::write_rows<T>(std::uint64_t, std::span<const T>); \
   template void Dataset::read_rows<T>(std::uint64_t, std::uint64_t, std::span<T>) const;
 OTHRUN_DATASET_TYPES(std::int8_t)
 OTHRUN_DATASET_TYPES(std::uint8_t)

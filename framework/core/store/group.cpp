@@ -61,9 +61,9 @@ std::vector<std::string> Group::members() const {
 Group Group::create_group(const std::string& name) {
   H5Id link_props(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(link_props.get(), 1);
-  H5Id id = h5::check_id(
-      H5Gcreate2(id_.get(), name.c_str(), link_props.get(), H5P_DEFAULT, H5P_DEFAULT),
-      "creating group '" + join_path(path_, name) + "'");
+  H5Id id =
+      h5::check_id(H5Gcreate2(id_.get(), name.c_str(), link_props.get(), H5P_DEFAULT, H5P_DEFAULT),
+                   "creating group '" + join_path(path_, name) + "'");
   return Group(std::move(id), join_path(path_, name));
 }
 
@@ -79,8 +79,8 @@ Group Group::group(const std::string& name) const {
 
 Dataset Group::dataset(const std::string& name) const {
   if (!contains(name)) {
-    throw Error("no dataset '" + name + "' in '" + path_ + "' (members: " +
-                join_names(members()) + ")");
+    throw Error("no dataset '" + name + "' in '" + path_ + "' (members: " + join_names(members()) +
+                ")");
   }
   H5Id id = h5::check_id(H5Dopen2(id_.get(), name.c_str(), H5P_DEFAULT),
                          "opening dataset '" + join_path(path_, name) + "'");
@@ -120,7 +120,7 @@ Dataset Group::create_dataset(const std::string& name, std::vector<std::uint64_t
   return Dataset(std::move(id), full);
 }
 
-#define OTHRUN_GROUP_TYPES(T)                                                            \
+#define OTHRUN_GROUP_TYPES(T)                                                               \
   template Dataset Group::create_dataset<T>(const std::string&, std::vector<std::uint64_t>, \
                                             DatasetOptions, DType);
 OTHRUN_GROUP_TYPES(std::int8_t)

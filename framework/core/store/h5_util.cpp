@@ -19,14 +19,29 @@ void H5Id::reset() {
   if (id_ < 0) return;
   // H5Oclose does not take files, types or dataspaces: close each by its own kind.
   switch (H5Iget_type(id_)) {
-    case H5I_FILE: H5Fclose(id_); break;
-    case H5I_GROUP: H5Gclose(id_); break;
-    case H5I_DATASET: H5Dclose(id_); break;
-    case H5I_DATATYPE: H5Tclose(id_); break;
-    case H5I_DATASPACE: H5Sclose(id_); break;
-    case H5I_ATTR: H5Aclose(id_); break;
-    case H5I_GENPROP_LST: H5Pclose(id_); break;
-    default: break;
+    case H5I_FILE:
+      H5Fclose(id_);
+      break;
+    case H5I_GROUP:
+      H5Gclose(id_);
+      break;
+    case H5I_DATASET:
+      H5Dclose(id_);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(id_);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(id_);
+      break;
+    case H5I_ATTR:
+      H5Aclose(id_);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(id_);
+      break;
+    default:
+      break;
   }
   id_ = -1;
 }
@@ -70,16 +85,25 @@ H5Id check_id(hid_t id, const std::string& what) {
 hid_t memory_type(DType dtype) {
   switch (dtype) {
     case DType::Bool:
-    case DType::UInt8: return H5T_NATIVE_UINT8;
-    case DType::Int8: return H5T_NATIVE_INT8;
-    case DType::Int16: return H5T_NATIVE_INT16;
-    case DType::Int32: return H5T_NATIVE_INT32;
-    case DType::Int64: return H5T_NATIVE_INT64;
-    case DType::UInt64: return H5T_NATIVE_UINT64;
-    case DType::Float32: return H5T_NATIVE_FLOAT;
-    case DType::Float64: return H5T_NATIVE_DOUBLE;
+    case DType::UInt8:
+      return H5T_NATIVE_UINT8;
+    case DType::Int8:
+      return H5T_NATIVE_INT8;
+    case DType::Int16:
+      return H5T_NATIVE_INT16;
+    case DType::Int32:
+      return H5T_NATIVE_INT32;
+    case DType::Int64:
+      return H5T_NATIVE_INT64;
+    case DType::UInt64:
+      return H5T_NATIVE_UINT64;
+    case DType::Float32:
+      return H5T_NATIVE_FLOAT;
+    case DType::Float64:
+      return H5T_NATIVE_DOUBLE;
     case DType::Float16:
-    case DType::BFloat16: break;
+    case DType::BFloat16:
+      break;
   }
   throw Error(std::string("no in-memory HDF5 type for ") + to_string(dtype));
 }
@@ -87,14 +111,22 @@ hid_t memory_type(DType dtype) {
 H5Id file_type(DType dtype) {
   switch (dtype) {
     case DType::Bool:
-    case DType::UInt8: return H5Id(H5Tcopy(H5T_STD_U8LE));
-    case DType::Int8: return H5Id(H5Tcopy(H5T_STD_I8LE));
-    case DType::Int16: return H5Id(H5Tcopy(H5T_STD_I16LE));
-    case DType::Int32: return H5Id(H5Tcopy(H5T_STD_I32LE));
-    case DType::Int64: return H5Id(H5Tcopy(H5T_STD_I64LE));
-    case DType::UInt64: return H5Id(H5Tcopy(H5T_STD_U64LE));
-    case DType::Float32: return H5Id(H5Tcopy(H5T_IEEE_F32LE));
-    case DType::Float64: return H5Id(H5Tcopy(H5T_IEEE_F64LE));
+    case DType::UInt8:
+      return H5Id(H5Tcopy(H5T_STD_U8LE));
+    case DType::Int8:
+      return H5Id(H5Tcopy(H5T_STD_I8LE));
+    case DType::Int16:
+      return H5Id(H5Tcopy(H5T_STD_I16LE));
+    case DType::Int32:
+      return H5Id(H5Tcopy(H5T_STD_I32LE));
+    case DType::Int64:
+      return H5Id(H5Tcopy(H5T_STD_I64LE));
+    case DType::UInt64:
+      return H5Id(H5Tcopy(H5T_STD_U64LE));
+    case DType::Float32:
+      return H5Id(H5Tcopy(H5T_IEEE_F32LE));
+    case DType::Float64:
+      return H5Id(H5Tcopy(H5T_IEEE_F64LE));
     case DType::Float16: {
       // IEEE binary16, the layout h5py maps to numpy float16.
       H5Id type(H5Tcopy(H5T_IEEE_F32LE));
@@ -103,7 +135,8 @@ H5Id file_type(DType dtype) {
       check(H5Tset_ebias(type.get(), 15), "float16 type");
       return type;
     }
-    case DType::BFloat16: break;
+    case DType::BFloat16:
+      break;
   }
   throw Error(std::string("the store cannot hold ") + to_string(dtype) + " data");
 }
@@ -124,7 +157,8 @@ DType dtype_of_type(hid_t type, const std::string& where) {
       if (size == 4) return DType::Float32;
       if (size == 8) return DType::Float64;
       break;
-    default: break;
+    default:
+      break;
   }
   throw Error(where + ": unsupported HDF5 element type (class " +
               std::to_string(static_cast<int>(H5Tget_class(type))) + ", " + std::to_string(size) +

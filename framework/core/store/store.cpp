@@ -28,9 +28,9 @@ std::string now_iso8601() {
 
 std::string new_product_id() {
   std::random_device device;
-  std::mt19937_64 rng((static_cast<std::uint64_t>(device()) << 32) ^ device() ^
-                      static_cast<std::uint64_t>(
-                          std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::mt19937_64 rng(
+      (static_cast<std::uint64_t>(device()) << 32) ^ device() ^
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
   char text[33];
   std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(rng()),
                 static_cast<unsigned long long>(rng()));
@@ -63,8 +63,7 @@ bool is_valid_label(std::string_view label) {
 
 Product::Product(H5Id file, std::string label, fs::path path)
     : file_(std::move(file)),
-      root_(h5::check_id(H5Gopen2(file_.get(), "/", H5P_DEFAULT), "opening " + path.string()),
-            "/"),
+      root_(h5::check_id(H5Gopen2(file_.get(), "/", H5P_DEFAULT), "opening " + path.string()), "/"),
       label_(std::move(label)),
       path_(std::move(path)) {}
 
@@ -78,7 +77,8 @@ std::vector<std::string> Product::kinds() const {
 
 Store::Store(fs::path index_path) : index_path_(std::move(index_path)) {
   h5::silence_errors();
-  if (index_path_.filename().empty()) throw Error("store path '" + index_path_.string() + "' names no file");
+  if (index_path_.filename().empty())
+    throw Error("store path '" + index_path_.string() + "' names no file");
   product_dir_ = product_dir_for(index_path_);
   std::error_code ec;
   fs::create_directories(product_dir_, ec);
@@ -191,9 +191,8 @@ void Store::discard(Product&& product) {
 void Store::write_index() const {
   const fs::path temporary = index_path_.string() + ".tmp";
   {
-    H5Id file = h5::check_id(
-        H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-        "creating store index " + temporary.string());
+    H5Id file = h5::check_id(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+                             "creating store index " + temporary.string());
     const auto labels = this->labels();
     const std::string folder = product_dir_.filename().string();
     for (const auto& label : labels) {

@@ -23,7 +23,8 @@ class ConfigError : public Error {
   std::string key_;
 };
 
-// An input file (npy, checkpoint, HDF5, ...) is malformed. The message names the file and the place.
+// An input file (npy, checkpoint, HDF5, ...) is malformed. The message names the file and the
+// place.
 class DataError : public Error {
  public:
   using Error::Error;

@@ -63,8 +63,8 @@ struct PluginInfo {
   const char* name;
   const char* version;
   Schema (*describe)();
-  Availability (*probe)();                 // never null
-  void (*validate)(const Config&);         // may be null
+  Availability (*probe)();          // never null
+  void (*validate)(const Config&);  // may be null
   std::unique_ptr<Step> (*create)(const Config&);
 };
 

@@ -34,7 +34,7 @@ class Progress {
 // Ctrl-C handling. The host installs the handler; long loops call check_interrupt().
 void install_interrupt_handler();
 bool interrupt_requested();
-void check_interrupt();  // throws othrun::Interrupted
+void check_interrupt();    // throws othrun::Interrupted
 void request_interrupt();  // for tests
 
 }  // namespace othrun

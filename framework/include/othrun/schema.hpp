@@ -19,8 +19,8 @@ enum class ParamType {
   Bool,
   Int,
   Float,
-  String,      // free text, or one of `allowed` when that list is not empty
-  Path,        // a file or folder; relative paths resolve against the experiment file's folder
+  String,  // free text, or one of `allowed` when that list is not empty
+  Path,    // a file or folder; relative paths resolve against the experiment file's folder
   IntList,
   FloatList,
   StringList,  // each entry one of `allowed` when that list is not empty

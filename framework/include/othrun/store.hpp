@@ -2,8 +2,8 @@
 //
 // Layout on disk (see docs/store.md): `<store>.h5` is a small index whose members are HDF5 external
 // links, one per finished step, to `<store>.d/<label>.h5`. A step writes `<label>.h5.partial`; the
-// host renames it only once it is complete, then rewrites the index atomically. A killed run can thus
-// lose only the step in progress, and h5py opens `<store>.h5` and sees `f["<label>/..."]`.
+// host renames it only once it is complete, then rewrites the index atomically. A killed run can
+// thus lose only the step in progress, and h5py opens `<store>.h5` and sees `f["<label>/..."]`.
 #pragma once
 
 #include <cstdint>
@@ -76,8 +76,9 @@ class Attributes {
 
 // Groups and datasets are valid while the Product they were opened from is open.
 //
-// An n-dimensional dataset (stored types: every DType but BFloat16; Bool is stored as uint8) whose first axis is "rows" (usually games). Reads and writes take row
-// ranges, so a dataset never has to fit in memory. Rows can be appended: the first axis is unlimited.
+// An n-dimensional dataset (stored types: every DType but BFloat16; Bool is stored as uint8) whose
+// first axis is "rows" (usually games). Reads and writes take row ranges, so a dataset never has to
+// fit in memory. Rows can be appended: the first axis is unlimited.
 class Dataset {
  public:
   Dataset(H5Id id, std::string path);
