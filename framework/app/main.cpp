@@ -4,8 +4,11 @@
 #include <filesystem>
 #include <iostream>
 
+#include <othrun/inspect.hpp>
 #include <othrun/log.hpp>
 #include <othrun/progress.hpp>
+#include <othrun/report.hpp>
+#include <othrun/store.hpp>
 
 #include "config/experiment.hpp"
 #include "describe.hpp"
@@ -23,6 +26,7 @@ struct Options {
   std::string describe;
   bool yaml = false;
   std::string inspect;
+  std::string report;
   std::vector<std::string> overrides;
   std::vector<std::string> plugin_paths;
   int threads = 0;
@@ -41,6 +45,8 @@ po::options_description visible_options(Options& options) {
       "yaml", po::bool_switch(&options.yaml), "with --describe: print a default YAML step instead")(
       "inspect", po::value(&options.inspect)->value_name("FILE"),
       "print the tensors and values a .pth/.pt, safetensors file or SAELens folder holds")(
+      "report", po::value(&options.report)->value_name("STORE.h5"),
+      "(re)write the HTML report of an existing store beside it: STORE.report.html")(
       "set", po::value(&options.overrides)->value_name("KEY=VALUE")->composing(),
       "override a value: LABEL.KEY=VALUE for a step parameter, KEY=VALUE for name/store/seed "
       "(repeatable; VALUE is YAML)")(
@@ -68,6 +74,18 @@ int usage_error(const std::string& message) {
   return othrun::kExitInvalid;
 }
 
+// othrun --report STORE.h5: the report of a store that exists (never creates one).
+int write_store_report(const std::filesystem::path& index) {
+  if (!std::filesystem::is_regular_file(index)) {
+    std::cerr << "othrun: no store " << index.string() << "\n";
+    return othrun::kExitFailed;
+  }
+  const auto html = othrun::report::report_path_for(index);
+  othrun::report::write_report(othrun::Store(index), "", html);
+  othrun::log::info("report: {}", html.string());
+  return othrun::kExitOk;
+}
+
 int run(const Options& options) {
   using namespace othrun;
   PluginRegistry plugins(
@@ -86,9 +104,10 @@ int run(const Options& options) {
     return kExitOk;
   }
   if (!options.inspect.empty()) {
-    // TODO(inspect): wire othrun::inspect_file once the checkpoint library lands.
-    return usage_error("--inspect is not available in this build");
+    inspect_file(options.inspect, std::cout);  // DataError: "othrun: FILE: what", exit 1
+    return kExitOk;
   }
+  if (!options.report.empty()) return write_store_report(options.report);
   if (options.experiment.empty()) return usage_error("no experiment file given");
 
   Experiment experiment;

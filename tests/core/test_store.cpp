@@ -81,6 +81,8 @@ TEST(Store, AttributesAndProvenance) {
   attrs.set("ints", std::vector<std::int64_t>{1, 2, 3});
   attrs.set("floats", std::vector<double>{0.5, 1.5});
   attrs.set("texts", std::vector<std::string>{"a", "bc"});
+  attrs.set("no_texts", std::vector<std::string>{});
+  attrs.set("no_ints", std::vector<std::int64_t>{});
   attrs.set("int", std::int64_t{8});  // overwrite
   store.commit(std::move(product));
 
@@ -92,6 +94,8 @@ TEST(Store, AttributesAndProvenance) {
   EXPECT_EQ(back.get_ints("ints"), (std::vector<std::int64_t>{1, 2, 3}));
   EXPECT_EQ(back.get_floats("floats"), (std::vector<double>{0.5, 1.5}));
   EXPECT_EQ(back.get_strings("texts"), (std::vector<std::string>{"a", "bc"}));
+  EXPECT_TRUE(back.get_strings("no_texts").empty());
+  EXPECT_TRUE(back.get_ints("no_ints").empty());
   Attributes root = read.root().attrs();
   EXPECT_EQ(root.get_string("othrun.plugin"), "p");
   EXPECT_EQ(root.get_string("othrun.plugin_version"), "1.2.3");

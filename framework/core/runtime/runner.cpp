@@ -6,6 +6,7 @@
 
 #include <othrun/log.hpp>
 #include <othrun/progress.hpp>
+#include <othrun/report.hpp>
 #include <othrun/store.hpp>
 
 namespace othrun {
@@ -176,6 +177,14 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
     if (exit_code != kExitOk) break;
   }
   print_summary(outcomes);
+  // The HTML report of everything in the store (docs/report.md); failing to write it loses no data.
+  try {
+    const auto report_html = report::report_path_for(experiment.store);
+    report::write_report(store, experiment.name, report_html);
+    log::info("report: {}", report_html.string());
+  } catch (const std::exception& error) {
+    log::warn("could not write the report: {}", error.what());
+  }
   if (outcomes_out) *outcomes_out = outcomes;
   return exit_code;
 }

@@ -41,6 +41,7 @@ template <class T>
 std::vector<T> read_numbers(hid_t object, const std::string& name, hid_t memory_type) {
   H5Id attr = open_attr(object, name);
   std::vector<T> values(static_cast<size_t>(attr_count(attr.get())));
+  if (values.empty()) return values;  // HDF5 rejects a null buffer even for zero elements
   h5::check(H5Aread(attr.get(), memory_type, values.data()), "reading attribute '" + name + "'");
   return values;
 }
@@ -109,6 +110,7 @@ std::vector<std::string> Attributes::get_strings(const std::string& name) const 
   if (H5Tget_class(type.get()) != H5T_STRING) throw Error("attribute '" + name + "' is not text");
   const auto count = static_cast<size_t>(attr_count(attr.get()));
   std::vector<std::string> values;
+  if (count == 0) return values;
   if (H5Tis_variable_str(type.get()) > 0) {
     H5Id memory = string_type();
     std::vector<char*> texts(count, nullptr);

@@ -1,0 +1,90 @@
+#include "report_fixture.hpp"
+
+#include <cmath>
+
+#include <othrun/report.hpp>
+#include <othrun/store.hpp>
+
+namespace othrun::testing {
+namespace {
+
+namespace r = othrun::report;
+
+Provenance provenance(const std::string& plugin, std::vector<std::string> inputs) {
+  return Provenance{plugin, "1.0.0", {plugin}, "games: games\nseed: 1\n", "hash", inputs, "demo"};
+}
+
+void commit(Store& store, Product&& product, double seconds) {
+  product.root().attrs().set("othrun.seconds", seconds);
+  store.commit(std::move(product));
+}
+
+r::Board ramp(double scale) {
+  r::Board board{};
+  for (int s = 0; s < 64; ++s) board[s] = scale * (s % 8 - 3.5) * (s / 8 - 3.5) / 12.25;
+  return board;
+}
+
+void neuron_figures(Group& root) {
+  r::Board log_probs{};
+  for (int s = 0; s < 64; ++s) log_probs[s] = -0.2 * s;
+  r::write_figure(root, r::log_prob_board("log_probs", log_probs, "Example Log Probs",
+                                          "log_softmax at the last position of a 30-move prefix"));
+  r::write_figure(root, r::max_activation_board("max_act", ramp(1.0), 0, 774, false));
+  r::Board abs_board = ramp(1.0);
+  for (auto& v : abs_board) v = std::abs(v);
+  r::write_figure(root, r::max_activation_board("max_act_abs", abs_board, 0, 774, true));
+  std::vector<double> off, on;
+  for (int i = 0; i < 2000; ++i) off.push_back(std::sin(i * 0.37) * 0.3 - 0.1);
+  for (int i = 0; i < 100; ++i) on.push_back(1.0 + 0.5 * std::cos(i * 0.7));
+  r::Histogram h = r::bin_values("L0N774 spectrum plot testing current_move==E0", "pre_act",
+                                 {{"False", off}, {"True", on}}, 100);
+  h.norm = r::HistNorm::Percent;
+  r::write_figure(root, r::spectrum_histogram("spectrum", h, "pre-activation of L0N774"));
+  r::Board accuracy{};
+  for (int s = 0; s < 64; ++s) accuracy[s] = 0.5 + 0.5 * s / 63.0;
+  r::write_figure(root, r::probe_accuracy_board("probe_accuracy", accuracy, "Probe accuracy"));
+}
+
+void sae_figures(Group& root) {
+  r::Histogram corr;
+  corr.title = "Correlation between feature acts and is_empty";
+  corr.x_title = "correlation";
+  for (int i = 0; i <= 20; ++i) corr.edges.push_back(-0.5 + i * 0.05);
+  std::vector<double> counts;
+  for (int i = 0; i < 20; ++i) counts.push_back(std::exp(-0.1 * (i - 10) * (i - 10)) * 1000);
+  corr.groups.push_back({"pairs", counts});
+  auto hist = r::correlation_histogram("correlation", corr);
+  hist.related = {"top_pairs"};
+  r::write_figure(root, hist);
+  std::vector<r::PairCounts> pairs = {{485, 43, "", 0.336, 120, 2000, 300, 9380},
+                                      {12, 20, "", 0.21, 50, 3000, 500, 8250}};
+  std::vector<std::string> names = {"pair_1", "pair_2"};
+  r::write_figure(root, r::top_pairs_table("top_pairs", pairs, names, "top-10 by correlation"));
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    auto bars = r::pair_counts_bars(names[i], pairs[i], "2x2 counts");
+    bars.related = {"top_pairs", "neuron/max_act"};
+    r::write_figure(root, bars);
+  }
+  r::Position position;
+  position.cells[27] = -1, position.cells[28] = 1, position.cells[35] = 1, position.cells[36] = -1;
+  position.cells[19] = 1, position.cells[27] = 1;
+  position.last_move = 19;
+  position.valid_moves = {18, 20, 34};
+  r::write_figure(root, r::othello_board("board", position, "Game 0 after ply 1"));
+}
+
+}  // namespace
+
+void make_report_store(const std::filesystem::path& index) {
+  Store store(index);
+  commit(store, store.begin("games", provenance("games", {})), 0.5);
+  Product neuron = store.begin("neuron", provenance("neuron_analysis", {"games:abc"}));
+  neuron_figures(neuron.root());
+  commit(store, std::move(neuron), 1.25);
+  Product sae = store.begin("sae", provenance("sae_correlation", {"games:abc"}));
+  sae_figures(sae.root());
+  commit(store, std::move(sae), 2.5);
+}
+
+}  // namespace othrun::testing

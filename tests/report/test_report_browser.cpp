@@ -1,0 +1,124 @@
+// Opens a generated report in headless Chromium: no console errors, every figure rendered, and a
+// screenshot in the build's test-output/report/ folder for a person to look at.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <othrun/report.hpp>
+#include <othrun/store.hpp>
+
+#include "../core/test_helpers.hpp"
+#include "report_fixture.hpp"
+
+namespace fs = std::filesystem;
+using othrun::testing::run_command;
+using othrun::testing::shell_quote;
+using othrun::testing::TempDir;
+
+namespace {
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// One headless Chromium run on `page`, isolated in its own profile, with virtual time so the
+// page's scripts finish before the DOM is dumped or the screenshot taken.
+othrun::testing::CommandResult chromium(const fs::path& profile, const std::string& action,
+                                        const fs::path& page) {
+  const std::string command =
+      shell_quote(OTHRUN_CHROMIUM) +
+      " --headless --no-sandbox --disable-gpu --disable-background-networking"
+      " --disable-component-update --disable-sync --no-first-run --disable-quic"
+      " --disable-dev-shm-usage --enable-logging=stderr --v=0 --virtual-time-budget=20000"
+      " --user-data-dir=" +
+      shell_quote(profile.string()) + " " + action + " " + shell_quote("file://" + page.string());
+  return run_command("timeout 120 " + command);
+}
+
+// The text of each <figure ...> element of the dumped DOM.
+std::vector<std::string> figure_elements(const std::string& dom) {
+  std::vector<std::string> figures;
+  for (size_t at = dom.find("<figure "); at != std::string::npos;
+       at = dom.find("<figure ", at + 1)) {
+    figures.push_back(dom.substr(at, dom.find("</figure>", at) - at));
+  }
+  return figures;
+}
+
+}  // namespace
+
+TEST(ReportBrowser, EveryFigureRendersWithoutConsoleErrors) {
+  if (std::string(OTHRUN_CHROMIUM).empty()) {
+    GTEST_SKIP() << "chromium not found (scripts/setup.sh installs it)";
+  }
+  if (!fs::exists(OTHRUN_TEST_PLOTLY_JS)) {
+    GTEST_SKIP() << "plotly.js not found at " << OTHRUN_TEST_PLOTLY_JS << " (scripts/setup.sh)";
+  }
+  TempDir dir;
+  othrun::testing::make_report_store(dir / "demo.h5");
+  const fs::path output = OTHRUN_REPORT_TEST_OUTPUT;
+  fs::create_directories(output);
+  const fs::path page = output / "report.html";
+  othrun::report::write_report(othrun::Store(dir / "demo.h5"), "Demo experiment", page,
+                               othrun::report::ReportOptions{fs::path(OTHRUN_TEST_PLOTLY_JS)});
+
+  const auto dumped = chromium(dir / "profile-dom", "--dump-dom", page);
+  ASSERT_EQ(dumped.exit_code, 0) << dumped.err;
+  const std::string& dom = dumped.out;
+  EXPECT_NE(dom.find("data-render-state=\"done\""), std::string::npos)
+      << "the render script did not finish cleanly";
+  EXPECT_NE(dom.find("data-render-errors=\"0\""), std::string::npos);
+  // Chromium logs every console message of the page as a CONSOLE line; the report logs none.
+  EXPECT_EQ(dumped.err.find("CONSOLE"), std::string::npos) << dumped.err;
+
+  const auto figures = figure_elements(dom);
+  ASSERT_EQ(figures.size(), size_t(othrun::testing::kFixtureFigures));
+  int plots = 0;
+  for (const auto& figure : figures) {
+    const std::string head = figure.substr(0, figure.find('>'));
+    if (figure.find("class=\"figure-table\"") != std::string::npos) {
+      EXPECT_NE(figure.find("<td>"), std::string::npos) << head;
+      continue;
+    }
+    ++plots;
+    EXPECT_NE(figure.find("data-rendered=\"1\""), std::string::npos) << head;
+    EXPECT_NE(figure.find("main-svg"), std::string::npos) << head << ": no plot drawn";
+  }
+  EXPECT_EQ(plots, othrun::testing::kFixturePlots);
+
+  const fs::path screenshot = output / "report.png";
+  fs::remove(screenshot);
+  const auto shot = chromium(
+      dir / "profile-shot",
+      "--window-size=1200,7000 --hide-scrollbars --screenshot=" + shell_quote(screenshot.string()),
+      page);
+  ASSERT_EQ(shot.exit_code, 0) << shot.err;
+  ASSERT_TRUE(fs::exists(screenshot)) << shot.err;
+  EXPECT_GT(fs::file_size(screenshot), 50000u) << "screenshot looks empty";
+  const std::string png = read_text(screenshot).substr(0, 8);
+  EXPECT_EQ(png, "\x89PNG\r\n\x1a\n");
+  std::cout << "screenshot: " << screenshot.string() << "\n";
+}
+
+TEST(ReportBrowser, WithoutPlotlyTheReportSaysSo) {
+  if (std::string(OTHRUN_CHROMIUM).empty()) {
+    GTEST_SKIP() << "chromium not found (scripts/setup.sh installs it)";
+  }
+  TempDir dir;
+  othrun::testing::make_report_store(dir / "demo.h5");
+  const fs::path page = dir / "report.html";
+  othrun::report::write_report(othrun::Store(dir / "demo.h5"), "Demo", page,
+                               othrun::report::ReportOptions{dir / "missing-plotly.js"});
+  const auto dumped = chromium(dir / "profile", "--dump-dom", page);
+  ASSERT_EQ(dumped.exit_code, 0) << dumped.err;
+  EXPECT_NE(dumped.out.find("data-render-state=\"no-plotly\""), std::string::npos);
+  // The note is visible (no hidden attribute) and tables still render.
+  EXPECT_NE(dumped.out.find("<div id=\"plotly-missing\" class=\"note\">"), std::string::npos);
+  EXPECT_NE(dumped.out.find("class=\"figure-table\""), std::string::npos);
+  EXPECT_EQ(dumped.err.find("CONSOLE"), std::string::npos) << dumped.err;
+}
