@@ -56,7 +56,8 @@ TEST(Store, Float16IsStoredHalfSizeAndReadBackRounded) {
   TempDir dir;
   Store store(dir / "s.h5");
   Product product = store.begin("half", provenance());
-  std::vector<float> values = {0.0f, 1.0f, -2.5f, 65504.0f, 0.1f};
+  // -1.9998 is just below a power of two: HDF5's own conversion rounds it to -1.
+  std::vector<float> values = {0.0f, 1.0f, -2.5f, 65504.0f, 0.1f, -1.9998f};
   product.root().create_dataset<float>("h", {0}, {}, DType::Float16).append_rows<float>(values);
   store.commit(std::move(product));
   // Objects opened from a product are valid while the product is open.
@@ -68,6 +69,7 @@ TEST(Store, Float16IsStoredHalfSizeAndReadBackRounded) {
   EXPECT_EQ(back[2], -2.5f);
   EXPECT_NEAR(back[4], 0.1f, 1e-4);
   EXPECT_NE(back[4], 0.1f);  // really half precision
+  EXPECT_EQ(back[5], -2.0f);  // nearest half to -1.9998 (spacing 2^-10 below 2)
 }
 
 TEST(Store, AttributesAndProvenance) {

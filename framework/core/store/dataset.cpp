@@ -2,6 +2,9 @@
 #include <othrun/store.hpp>
 
 #include <numeric>
+#include <type_traits>
+
+#include <othrun/tensor.hpp>
 
 #include "store/h5_util.hpp"
 
@@ -76,6 +79,19 @@ void Dataset::write_rows(std::uint64_t first, std::span<const T> data) {
   H5Id file_space = select_rows(id_.get(), first, count);
   const hsize_t n = data.size();
   H5Id memory_space(H5Screate_simple(1, &n, nullptr));
+  if constexpr (std::is_floating_point_v<T>) {
+    if (dtype() == DType::Float16) {
+      // HDF5's own float->half conversion mis-rounds values just below a power of two; convert
+      // here (round to nearest even) and write the bit patterns unchanged.
+      std::vector<std::uint16_t> half(data.size());
+      for (size_t i = 0; i < data.size(); ++i) half[i] = float_to_half(static_cast<float>(data[i]));
+      H5Id type(H5Dget_type(id_.get()));
+      h5::check(H5Dwrite(id_.get(), type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT,
+                         half.data()),
+                "writing dataset '" + path_ + "'");
+      return;
+    }
+  }
   h5::check(H5Dwrite(id_.get(), h5::memory_type(dtype_of<T>()), memory_space.get(),
                      file_space.get(), H5P_DEFAULT, data.data()),
             "writing dataset '" + path_ + "'");
@@ -94,6 +110,18 @@ void Dataset::read_rows(std::uint64_t first, std::uint64_t count, std::span<T> o
   H5Id file_space = select_rows(id_.get(), first, count);
   const hsize_t n = out.size();
   H5Id memory_space(H5Screate_simple(1, &n, nullptr));
+  if constexpr (std::is_floating_point_v<T>) {
+    if (dtype() == DType::Float16) {
+      // Read the bit patterns and widen them here, exactly, like the write path.
+      std::vector<std::uint16_t> half(out.size());
+      H5Id type(H5Dget_type(id_.get()));
+      h5::check(H5Dread(id_.get(), type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT,
+                        half.data()),
+                "reading dataset '" + path_ + "'");
+      for (size_t i = 0; i < half.size(); ++i) out[i] = static_cast<T>(half_to_float(half[i]));
+      return;
+    }
+  }
   h5::check(H5Dread(id_.get(), h5::memory_type(dtype_of<T>()), memory_space.get(), file_space.get(),
                     H5P_DEFAULT, out.data()),
             "reading dataset '" + path_ + "'");
