@@ -1,0 +1,176 @@
+#include <othrun/analysis/inputs.hpp>
+
+#include <othrun/error.hpp>
+
+#include <algorithm>
+#include <array>
+
+namespace othrun::analysis {
+
+// ---- activations --------------------------------------------------------------------------------
+
+std::string ActivationReader::dataset_path(const std::string& hook) { return hook; }
+
+ActivationReader::ActivationReader(const Product& product, const std::string& hook) : hook_(hook) {
+  const std::string path = dataset_path(hook);
+  if (!product.root().contains(path)) {
+    throw DataError("product '" + product.label() + "' has no cached hook '" + hook +
+                    "' (dataset /" + path + ")");
+  }
+  dataset_.emplace(product.root().dataset(path));
+  const auto shape = dataset_->shape();
+  if (shape.size() < 3) {
+    throw DataError("activations '" + hook + "' in product '" + product.label() +
+                    "' should be [games, positions, ...], not " + std::to_string(shape.size()) +
+                    "-D");
+  }
+  games_ = shape[0];
+  positions_ = static_cast<std::int64_t>(shape[1]);
+  width_ = 1;
+  for (std::size_t i = 2; i < shape.size(); ++i) width_ *= static_cast<std::int64_t>(shape[i]);
+}
+
+std::vector<float> ActivationReader::read(std::uint64_t first, std::uint64_t count) const {
+  return dataset_->read_rows<float>(first, count);
+}
+
+std::vector<float> ActivationReader::read_unit(std::uint64_t first, std::uint64_t count,
+                                               std::int64_t index) const {
+  if (index < 0 || index >= width_) {
+    throw DataError("unit index " + std::to_string(index) + " is outside hook '" + hook_ +
+                    "' of width " + std::to_string(width_));
+  }
+  const std::vector<float> all = read(first, count);
+  std::vector<float> out(static_cast<std::size_t>(count) * static_cast<std::size_t>(positions_));
+  for (std::size_t r = 0; r < out.size(); ++r)
+    out[r] = all[r * static_cast<std::size_t>(width_) + static_cast<std::size_t>(index)];
+  return out;
+}
+
+// ---- features (CSR) -----------------------------------------------------------------------------
+
+FeatureWriter::FeatureWriter(Group& group, std::int64_t d_sae, std::int64_t positions,
+                             bool half_values)
+    : group_(group), d_sae_(d_sae), positions_(positions), narrow_index_(d_sae <= 32767) {
+  row_ptr_.emplace(group.create_dataset<std::int64_t>("row_ptr", {0}));
+  row_ptr_->attrs().set("doc",
+                        "CSR row pointers: row r (= game * positions + position) holds "
+                        "entries [row_ptr[r], row_ptr[r + 1]) of index and value");
+  const std::vector<std::int64_t> zero{0};
+  row_ptr_->append_rows<std::int64_t>(zero);
+  if (narrow_index_) {
+    index_.emplace(group.create_dataset<std::int16_t>("index", {0}));
+  } else {
+    index_.emplace(group.create_dataset<std::int32_t>("index", {0}));
+  }
+  index_->attrs().set("doc", "feature index of each non-zero activation");
+  value_.emplace(
+      group.create_dataset<float>("value", {0}, {}, half_values ? DType::Float16 : DType::Float32));
+  value_->attrs().set("doc", "non-zero feature activations, row by row, features increasing");
+  auto a = group.attrs();
+  a.set("format", kFeaturesFormat);
+  a.set("d_sae", d_sae);
+  a.set("positions", positions);
+}
+
+void FeatureWriter::append(const SparseRows& rows) {
+  std::vector<std::int64_t> ptr(rows.row_ptr.begin() + 1, rows.row_ptr.end());
+  for (auto& p : ptr) p += nnz_;
+  row_ptr_->append_rows<std::int64_t>(ptr);
+  if (narrow_index_) {
+    std::vector<std::int16_t> narrow(rows.index.begin(), rows.index.end());
+    index_->append_rows<std::int16_t>(narrow);
+  } else {
+    index_->append_rows<std::int32_t>(rows.index);
+  }
+  value_->append_rows<float>(rows.value);
+  nnz_ += rows.nnz();
+}
+
+void FeatureWriter::finish(std::uint64_t games) {
+  group_.attrs().set("games", static_cast<std::int64_t>(games));
+  group_.attrs().set("nnz", nnz_);
+}
+
+FeatureReader::FeatureReader(const Group& group) {
+  auto a = group.attrs();
+  if (!a.has("format") || a.get_string("format") != kFeaturesFormat) {
+    throw DataError("group /" + group.path() + " is not " + std::string(kFeaturesFormat) +
+                    " feature activations (written by sae_encode)");
+  }
+  games_ = static_cast<std::uint64_t>(a.get_int("games"));
+  positions_ = a.get_int("positions");
+  d_sae_ = a.get_int("d_sae");
+  row_ptr_.emplace(group.dataset("row_ptr"));
+  index_.emplace(group.dataset("index"));
+  value_.emplace(group.dataset("value"));
+}
+
+SparseRows FeatureReader::read(std::uint64_t first, std::uint64_t count) const {
+  const std::uint64_t row0 = first * static_cast<std::uint64_t>(positions_);
+  const std::uint64_t rows = count * static_cast<std::uint64_t>(positions_);
+  SparseRows out;
+  out.cols = d_sae_;
+  out.row_ptr = row_ptr_->read_rows<std::int64_t>(row0, rows + 1);
+  const std::int64_t base = out.row_ptr.front();
+  for (auto& p : out.row_ptr) p -= base;
+  const auto nnz = static_cast<std::uint64_t>(out.row_ptr.back());
+  out.index = index_->read_rows<std::int32_t>(static_cast<std::uint64_t>(base), nnz);
+  out.value = value_->read_rows<float>(static_cast<std::uint64_t>(base), nnz);
+  return out;
+}
+
+std::vector<float> FeatureReader::read_unit(std::uint64_t first, std::uint64_t count,
+                                            std::int64_t f) const {
+  if (f < 0 || f >= d_sae_) {
+    throw DataError("feature " + std::to_string(f) + " is outside 0.." +
+                    std::to_string(d_sae_ - 1));
+  }
+  const SparseRows rows = read(first, count);
+  std::vector<float> out(static_cast<std::size_t>(rows.rows()), 0.0f);
+  for (std::int64_t r = 0; r < rows.rows(); ++r) {
+    for (auto i = rows.row_ptr[static_cast<std::size_t>(r)];
+         i < rows.row_ptr[static_cast<std::size_t>(r) + 1]; ++i) {
+      if (rows.index[static_cast<std::size_t>(i)] == f)
+        out[static_cast<std::size_t>(r)] = rows.value[static_cast<std::size_t>(i)];
+    }
+  }
+  return out;
+}
+
+// ---- labels -------------------------------------------------------------------------------------
+
+RowLabels row_labels(const games::GameBatch& batch, std::int64_t positions, games::Frame frame,
+                     othello::MineTheirs convention) {
+  RowLabels out;
+  const auto rows = static_cast<std::size_t>(batch.count) * static_cast<std::size_t>(positions);
+  out.codes.assign(rows * 64, 0);
+  out.keep.assign(rows, 0);
+  std::array<std::int8_t, 64> board{};
+  for (std::uint64_t g = 0; g < batch.count; ++g) {
+    for (std::int64_t p = 0; p < positions; ++p) {
+      const std::size_t r = static_cast<std::size_t>(g) * static_cast<std::size_t>(positions) +
+                            static_cast<std::size_t>(p);
+      if (p >= batch.length(g) || p >= games::kPositions) continue;
+      out.keep[r] = 1;
+      batch.board(g, static_cast<int>(p), frame, board, convention);
+      for (int s = 0; s < 64; ++s)
+        out.codes[r * 64 + static_cast<std::size_t>(s)] =
+            state_code(board[static_cast<std::size_t>(s)]);
+    }
+  }
+  return out;
+}
+
+void check_alignment(std::uint64_t games_a, std::uint64_t games_b, std::int64_t positions,
+                     const std::string& what) {
+  if (games_a > games_b) {
+    throw DataError(what + ": " + std::to_string(games_a) + " games of activations but only " +
+                    std::to_string(games_b) + " games of ground truth");
+  }
+  if (positions > games::kPositions) {
+    throw DataError(what + ": " + std::to_string(positions) + " positions per game, more than 60");
+  }
+}
+
+}  // namespace othrun::analysis

@@ -1,0 +1,160 @@
+// Loading SAEs from sae_training files and SAELens folders.
+#include <othrun/analysis/sae.hpp>
+
+#include "safetensors_min.hpp"
+
+#include <othrun/error.hpp>
+#include <othrun/pth.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+namespace othrun::analysis {
+
+namespace {
+
+std::vector<float> tensor_values(const PthFile& file, const std::string& name,
+                                 const std::vector<std::int64_t>& shape) {
+  const HostTensor& t = file.tensor(name);
+  if (t.shape() != shape) {
+    throw DataError(file.path.string() + ": " + name + " has shape " + shape_string(t.shape()) +
+                    ", expected " + shape_string(shape));
+  }
+  return t.to_vector<float>();
+}
+
+std::vector<float> take(std::map<std::string, detail::FloatTensor>& tensors,
+                        const std::string& name, const std::vector<std::int64_t>& shape,
+                        const std::string& where) {
+  auto it = tensors.find(name);
+  if (it == tensors.end())
+    throw DataError(where + ": sae_weights.safetensors has no tensor " + name);
+  if (it->second.shape != shape) {
+    throw DataError(where + ": " + name + " has shape " + shape_string(it->second.shape) +
+                    ", expected " + shape_string(shape));
+  }
+  return std::move(it->second.values);
+}
+
+// The architecture of a SAELens cfg.json: "architecture" (6.x) or the pre-6.0
+// activation_fn_str ("topk" under a "standard" architecture).
+SaeArchitecture saelens_architecture(const nlohmann::json& cfg, const std::string& where) {
+  std::string arch = cfg.value("architecture", std::string("standard"));
+  if (arch == "standard" && cfg.value("activation_fn_str", std::string("relu")) == "topk")
+    arch = "topk";
+  if (arch == "standard") return SaeArchitecture::Standard;
+  if (arch == "topk") return SaeArchitecture::TopK;
+  if (arch == "jumprelu") return SaeArchitecture::JumpReLU;
+  if (arch == "gated") return SaeArchitecture::Gated;
+  throw DataError(where + ": unsupported architecture '" + arch +
+                  "' (supported: standard, topk, jumprelu, gated)");
+}
+
+std::int64_t saelens_k(const nlohmann::json& cfg) {
+  if (cfg.contains("k") && cfg["k"].is_number_integer()) return cfg["k"].get<std::int64_t>();
+  if (cfg.contains("activation_fn_kwargs") && cfg["activation_fn_kwargs"].contains("k")) {
+    return cfg["activation_fn_kwargs"]["k"].get<std::int64_t>();
+  }
+  return 0;
+}
+
+std::string saelens_hook(const nlohmann::json& cfg) {
+  if (cfg.contains("metadata") && cfg["metadata"].is_object()) {
+    const auto& m = cfg["metadata"];
+    if (m.contains("hook_name") && m["hook_name"].is_string())
+      return m["hook_name"].get<std::string>();
+  }
+  for (const char* key : {"hook_name", "hook_point"}) {
+    if (cfg.contains(key) && cfg[key].is_string()) return cfg[key].get<std::string>();
+  }
+  return "";
+}
+
+}  // namespace
+
+Sae load_sae(const std::filesystem::path& path) {
+  if (std::filesystem::is_directory(path)) return load_saelens(path);
+  return load_sae_training(path);
+}
+
+Sae load_sae_training(const std::filesystem::path& file) {
+  const PthFile pth = load_pth(file);
+  const std::string where = file.string();
+  const Value* cfg = pth.root.find("cfg");
+  if (!cfg || !pth.root.find("state_dict")) {
+    throw DataError(where +
+                    ": not a sae_training file (expected a dict with 'cfg' and 'state_dict')");
+  }
+  Sae sae;
+  sae.format = "sae_training";
+  sae.architecture = SaeArchitecture::Standard;
+  sae.apply_b_dec_to_input = true;
+  const HostTensor& w_enc = pth.tensor("state_dict.W_enc");
+  if (w_enc.dim() != 2) throw DataError(where + ": state_dict.W_enc is not 2-D");
+  sae.d_in = w_enc.shape()[0];
+  sae.d_sae = w_enc.shape()[1];
+  if (const Value* d_in = cfg->find("d_in"); d_in && d_in->as_int() != sae.d_in) {
+    throw DataError(where + ": cfg.d_in = " + std::to_string(d_in->as_int()) + " but W_enc has " +
+                    std::to_string(sae.d_in) + " rows");
+  }
+  if (const Value* hook = cfg->find("hook_point"); hook && hook->kind() == Value::Kind::String) {
+    sae.hook_name = hook->as_string();
+  }
+  sae.W_enc = w_enc.to_vector<float>();
+  sae.b_enc = tensor_values(pth, "state_dict.b_enc", {sae.d_sae});
+  sae.W_dec = tensor_values(pth, "state_dict.W_dec", {sae.d_sae, sae.d_in});
+  sae.b_dec = tensor_values(pth, "state_dict.b_dec", {sae.d_in});
+  sae.check(where);
+  return sae;
+}
+
+Sae load_saelens(const std::filesystem::path& folder) {
+  const std::string where = folder.string();
+  std::ifstream cfg_in(folder / "cfg.json");
+  if (!cfg_in)
+    throw DataError(where +
+                    ": no cfg.json (an SAELens folder holds cfg.json and sae_weights.safetensors)");
+  nlohmann::json cfg;
+  try {
+    cfg = nlohmann::json::parse(cfg_in);
+  } catch (const std::exception& e) {
+    throw DataError(where + "/cfg.json: " + e.what());
+  }
+  const std::string norm =
+      cfg.contains("normalize_activations") && cfg["normalize_activations"].is_string()
+          ? cfg["normalize_activations"].get<std::string>()
+          : "none";
+  if (norm != "none") {
+    throw DataError(
+        where + ": normalize_activations '" + norm +
+        "' is not supported (only 'none'; expected_average_only_in, constant_norm_rescale "
+        "and layer_norm need statistics othrun does not reproduce yet)");
+  }
+  Sae sae;
+  sae.format = "saelens";
+  sae.architecture = saelens_architecture(cfg, where);
+  sae.d_in = cfg.at("d_in").get<std::int64_t>();
+  sae.d_sae = cfg.at("d_sae").get<std::int64_t>();
+  sae.k = saelens_k(cfg);
+  sae.apply_b_dec_to_input = cfg.value("apply_b_dec_to_input", true);
+  sae.hook_name = saelens_hook(cfg);
+  auto tensors = detail::read_safetensors(folder / "sae_weights.safetensors");
+  sae.W_enc = take(tensors, "W_enc", {sae.d_in, sae.d_sae}, where);
+  sae.W_dec = take(tensors, "W_dec", {sae.d_sae, sae.d_in}, where);
+  sae.b_dec = take(tensors, "b_dec", {sae.d_in}, where);
+  if (sae.architecture == SaeArchitecture::Gated) {
+    sae.b_gate = take(tensors, "b_gate", {sae.d_sae}, where);
+    sae.b_mag = take(tensors, "b_mag", {sae.d_sae}, where);
+    sae.r_mag = take(tensors, "r_mag", {sae.d_sae}, where);
+  } else {
+    sae.b_enc = take(tensors, "b_enc", {sae.d_sae}, where);
+  }
+  if (sae.architecture == SaeArchitecture::JumpReLU) {
+    sae.threshold = take(tensors, "threshold", {sae.d_sae}, where);
+  }
+  sae.check(where);
+  return sae;
+}
+
+}  // namespace othrun::analysis

@@ -1,0 +1,108 @@
+#include <othrun/analysis/units.hpp>
+
+#include <othrun/analysis/inputs.hpp>
+#include <othrun/analysis/probe.hpp>
+#include <othrun/error.hpp>
+#include <othrun/othello.hpp>
+
+namespace othrun::analysis {
+
+std::string UnitSpec::name() const {
+  if (kind == "feature") return "feature " + std::to_string(index);
+  if (kind == "probe")
+    return "probe " + direction + "_dir " + othello::square_label(square) + " on " + hook;
+  return hook + "[" + std::to_string(index) + "]";
+}
+
+void declare_unit(Schema& schema) {
+  schema.choice("unit", {"neuron", "feature", "probe"}, "neuron",
+                "what to analyse: a neuron of a cached hook, an SAE feature, or a probe direction");
+  schema
+      .input("activations", "activations", std::nullopt,
+             "cached activations (unit neuron or probe)")
+      .optional = true;
+  schema.input("features", "features", std::nullopt, "an sae_encode product (unit feature)")
+      .optional = true;
+  schema.text("hook", "", "cached hook, e.g. blocks.0.mlp.hook_post (unit neuron or probe)");
+  schema.integer("index", 0, "neuron index within the hook, or SAE feature index")
+      .range(0, 1 << 30);
+  schema.path("probe", "", "full probe .pth [3, d_model, 8, 8, 3] (unit probe)");
+  schema.integer("probe_square", 0, "square 0..63 of the probe direction").range(0, 63);
+  schema.choice("probe_direction", {"blank", "mine"}, "mine",
+                "blank_dir or mine_dir of the collapsed probe");
+  schema.flag("probe_normalise", false, "scale the probe direction to unit norm per square");
+}
+
+UnitSpec unit_from_config(const Config& config) {
+  UnitSpec u;
+  u.kind = config.get_string("unit");
+  u.hook = config.get_string("hook");
+  u.index = config.get_int("index");
+  if (u.kind == "probe") u.probe = config.get_path("probe");
+  u.square = static_cast<int>(config.get_int("probe_square"));
+  u.direction = config.get_string("probe_direction");
+  u.normalise = config.get_bool("probe_normalise");
+  return u;
+}
+
+void validate_unit(const Config& config) {
+  const std::string kind = config.get_string("unit");
+  if (kind == "feature") {
+    if (!config.has("features"))
+      throw ConfigError("features", "unit 'feature' needs a features input");
+    return;
+  }
+  if (!config.has("activations"))
+    throw ConfigError("activations", "unit '" + kind + "' needs an activations input");
+  if (config.get_string("hook").empty())
+    throw ConfigError("hook", "unit '" + kind + "' needs a hook");
+  if (kind == "probe" && config.get_string("probe").empty())
+    throw ConfigError("probe", "unit 'probe' needs a probe file");
+}
+
+UnitValues read_unit_values(const UnitSpec& unit, const Product& source,
+                            std::uint64_t chunk_games) {
+  UnitValues out;
+  if (unit.kind == "feature") {
+    const FeatureReader reader(source.root().group("features"));
+    out.games = reader.games();
+    out.positions = reader.positions();
+    for (std::uint64_t first = 0; first < out.games; first += chunk_games) {
+      const auto v = reader.read_unit(first, std::min(chunk_games, out.games - first), unit.index);
+      out.values.insert(out.values.end(), v.begin(), v.end());
+    }
+    return out;
+  }
+  const ActivationReader reader(source, unit.hook);
+  out.games = reader.games();
+  out.positions = reader.positions();
+  if (unit.kind == "neuron") {
+    for (std::uint64_t first = 0; first < out.games; first += chunk_games) {
+      const auto v = reader.read_unit(first, std::min(chunk_games, out.games - first), unit.index);
+      out.values.insert(out.values.end(), v.begin(), v.end());
+    }
+    return out;
+  }
+  const Probe probe = load_probe(unit.probe, unit.normalise);
+  if (probe.d_model != reader.width()) {
+    throw DataError("probe d_model " + std::to_string(probe.d_model) + " != width " +
+                    std::to_string(reader.width()) + " of hook '" + unit.hook + "'");
+  }
+  const auto& dir = unit.direction == "blank" ? probe.blank_dir : probe.mine_dir;
+  for (std::uint64_t first = 0; first < out.games; first += chunk_games) {
+    const auto x = reader.read(first, std::min(chunk_games, out.games - first));
+    const std::size_t rows = x.size() / static_cast<std::size_t>(probe.d_model);
+    for (std::size_t r = 0; r < rows; ++r) {
+      double dot = 0;
+      for (std::int64_t d = 0; d < probe.d_model; ++d) {
+        dot +=
+            double{x[r * static_cast<std::size_t>(probe.d_model) + static_cast<std::size_t>(d)]} *
+            dir[static_cast<std::size_t>(d * 64 + unit.square)];
+      }
+      out.values.push_back(static_cast<float>(dot));
+    }
+  }
+  return out;
+}
+
+}  // namespace othrun::analysis

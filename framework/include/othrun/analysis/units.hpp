@@ -1,0 +1,47 @@
+// A "unit" is one scalar per (game, position): a neuron of a cached hook, an SAE feature, or a
+// probe direction's projection. max_activation and neuron_spectrum read a unit's values with this,
+// so the unit parameters mean the same in both (docs/analyses.md, "Units").
+#pragma once
+
+#include <othrun/schema.hpp>
+#include <othrun/store.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace othrun::analysis {
+
+struct UnitSpec {
+  std::string kind =
+      "neuron";            // neuron (hook + index), feature (index), probe (square + direction)
+  std::string hook;        // neuron / probe: the cached hook
+  std::int64_t index = 0;  // neuron / feature index
+  std::filesystem::path probe;     // probe: the full probe .pth
+  int square = 0;                  // probe: square 0..63
+  std::string direction = "mine";  // probe: blank or mine (blank_dir / mine_dir of REFERENCE.md 3)
+  bool normalise = false;          // probe: unit-norm directions per square
+
+  std::string name() const;  // "blocks.0.mlp.hook_post[774]", "feature 12", "probe mine_dir E0"
+};
+
+// Declares the unit parameters (unit, hook, index, probe, probe_square, probe_direction,
+// probe_normalise) and the optional `activations` and `features` inputs on `schema`.
+void declare_unit(Schema& schema);
+UnitSpec unit_from_config(const Config& config);
+// Throws ConfigError when the parameters a kind needs are missing.
+void validate_unit(const Config& config);
+
+struct UnitValues {
+  std::uint64_t games = 0;
+  std::int64_t positions = 0;
+  std::vector<float> values;  // [games, positions], game-major
+};
+
+// Reads the unit from `source` (the activations product for neuron/probe, the sae_encode product
+// for feature), chunk by chunk. 4 bytes per (game, position): 24 MB for 100,000 games.
+UnitValues read_unit_values(const UnitSpec& unit, const Product& source,
+                            std::uint64_t chunk_games = 256);
+
+}  // namespace othrun::analysis

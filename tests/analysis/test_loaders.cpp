@@ -1,0 +1,110 @@
+// SAE and probe loaders on fixture files of every format, against the originals' outputs
+// (tests/fixtures/make_analysis_fixtures.py).
+#include "harness.hpp"
+#include "safetensors_min.hpp"
+
+#include <othrun/analysis/probe.hpp>
+#include <othrun/analysis/sae.hpp>
+#include <othrun/error.hpp>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+using namespace othrun;
+using namespace othrun::analysis;
+using analysis_test::fixture;
+
+namespace {
+
+void expect_close(const std::vector<float>& a, const std::vector<float>& b, float tol,
+                  const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], tol) << what << " at " << i;
+}
+
+void check_forward(const Sae& sae, const std::string& expected_file) {
+  auto expected = analysis::detail::read_safetensors(fixture(expected_file));
+  const auto& x = expected.at("x").values;
+  const auto rows = static_cast<std::int64_t>(x.size()) / sae.d_in;
+  std::vector<float> acts(static_cast<std::size_t>(rows * sae.d_sae)), out(x.size());
+  sae.encode(x.data(), rows, acts.data());
+  sae.decode(acts.data(), rows, out.data());
+  expect_close(acts, expected.at("acts").values, 2e-5f, expected_file + " acts");
+  expect_close(out, expected.at("out").values, 2e-5f, expected_file + " out");
+}
+
+}  // namespace
+
+TEST(SaeLoader, SaeTrainingFile) {
+  const Sae sae = load_sae(fixture("sae_training.pt"));
+  EXPECT_EQ(sae.format, "sae_training");
+  EXPECT_EQ(sae.d_in, 16);
+  EXPECT_EQ(sae.d_sae, 24);
+  EXPECT_EQ(sae.hook_name, "blocks.6.hook_resid_pre");
+  check_forward(sae, "sae_training.expected.safetensors");
+}
+
+TEST(SaeLoader, SaeTrainingMseDefinition) {
+  const Sae sae = load_sae(fixture("sae_training.pt"));
+  auto expected = analysis::detail::read_safetensors(fixture("sae_training.expected.safetensors"));
+  const auto& x = expected.at("x").values;
+  const std::int64_t rows = static_cast<std::int64_t>(x.size()) / sae.d_in;
+  std::vector<float> acts(static_cast<std::size_t>(rows * sae.d_sae)), out(x.size());
+  sae.encode(x.data(), rows, acts.data());
+  sae.decode(acts.data(), rows, out.data());
+  SparseRows sparse;
+  sparse.cols = sae.d_sae;
+  sparse.append_dense(acts.data(), rows);
+  SaeMetrics metrics(sae.d_in, sae.d_sae);
+  metrics.consume(x.data(), out.data(), sparse);
+  EXPECT_NEAR(metrics.mse_sae_training(), expected.at("mse_sae_training").values[0], 1e-6);
+  EXPECT_NEAR(metrics.l0(), static_cast<double>(sparse.nnz()) / static_cast<double>(rows), 1e-12);
+}
+
+TEST(SaeLoader, SaeLensArchitectures) {
+  const std::map<std::string, SaeArchitecture> cases{{"standard", SaeArchitecture::Standard},
+                                                     {"topk", SaeArchitecture::TopK},
+                                                     {"jumprelu", SaeArchitecture::JumpReLU},
+                                                     {"gated", SaeArchitecture::Gated},
+                                                     {"topk_legacy", SaeArchitecture::TopK}};
+  for (const auto& [name, arch] : cases) {
+    SCOPED_TRACE(name);
+    const Sae sae = load_sae(fixture("saelens_" + name));
+    EXPECT_EQ(sae.architecture, arch);
+    EXPECT_EQ(sae.hook_name, "blocks.6.hook_resid_pre");
+    check_forward(sae, "saelens_" + name + ".expected.safetensors");
+  }
+  EXPECT_EQ(load_sae(fixture("saelens_topk")).k, 4);
+  EXPECT_EQ(load_sae(fixture("saelens_topk_legacy")).k, 5);
+  EXPECT_FALSE(load_sae(fixture("saelens_jumprelu")).apply_b_dec_to_input);
+}
+
+TEST(SaeLoader, RejectsUnsupportedNormalisation) {
+  analysis_test::TempDir dir;
+  std::filesystem::copy(fixture("saelens_standard"), dir.path() / "sae");
+  std::ofstream(dir.path() / "sae/cfg.json")
+      << R"({"d_in": 16, "d_sae": 24, "architecture": "standard", "normalize_activations": "layer_norm"})";
+  try {
+    load_sae(dir.path() / "sae");
+    FAIL() << "expected a DataError";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("normalize_activations 'layer_norm' is not supported"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(load_sae(dir.path() / "missing"), DataError);
+}
+
+TEST(ProbeLoader, CollapseAsTheNotebook) {
+  auto expected = analysis::detail::read_safetensors(fixture("probe.expected.safetensors"));
+  const Probe raw = load_probe(fixture("probe.pth"), false);
+  EXPECT_EQ(raw.d_model, 8);
+  expect_close(raw.weights, expected.at("probe").values, 1e-6f, "probe");
+  expect_close(raw.blank_dir, expected.at("blank_dir").values, 1e-6f, "blank_dir");
+  expect_close(raw.mine_dir, expected.at("mine_dir").values, 1e-6f, "mine_dir");
+  const Probe unit = load_probe(fixture("probe.pth"), true);
+  expect_close(unit.blank_dir, expected.at("blank_dir_norm").values, 1e-6f, "blank_dir_norm");
+  expect_close(unit.mine_dir, expected.at("mine_dir_norm").values, 1e-6f, "mine_dir_norm");
+  EXPECT_THROW(load_probe(fixture("sae_training.pt"), false), DataError);
+}
