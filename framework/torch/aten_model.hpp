@@ -1,0 +1,48 @@
+// Internal to libothrun_torch: the LibTorch side of HookedTransformer. Only the three ATen TUs
+// (bridge_and_model.cpp, process_weights.cpp, forward.cpp) include it.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <othrun/tensor.hpp>
+#include <othrun/torch/hooked_transformer.hpp>
+#include <othrun/torch/model_config.hpp>
+
+namespace othrun::gpt::detail {
+
+// TransformerLens parameter name -> float32 tensor.
+using WeightMap = std::map<std::string, at::Tensor>;
+
+// A float32 (or, for integer input, int64) LibTorch copy of `t`.
+at::Tensor to_aten(const HostTensor& t);
+// A float32 contiguous HostTensor viewing `t`'s memory (copied first only if `t` is not already
+// contiguous float32); the view keeps that memory alive.
+HostTensor to_host(const at::Tensor& t);
+
+// TransformerLens' process_weights on `w` in place; `config` becomes LNPre after fold_ln.
+void process_weights(WeightMap& w, ModelConfig& config, const ProcessOptions& options);
+
+// The weights rearranged for the forward: Q, K, V fused into one matmul, heads flattened.
+struct LayerParams {
+  at::Tensor ln1_w, ln1_b, ln2_w, ln2_b;  // undefined for LNPre
+  at::Tensor W_qkv, b_qkv;                // [d_model, 3*H*d_head], [3*H*d_head]
+  at::Tensor W_O, b_O;                    // [H*d_head, d_model], [d_model]
+  at::Tensor W_in, b_in, W_out, b_out;
+};
+struct PackedModel {
+  at::Tensor W_E, W_pos;
+  std::vector<LayerParams> layers;
+  at::Tensor lnf_w, lnf_b, W_U, b_U;
+};
+
+PackedModel pack(const WeightMap& w, const ModelConfig& config);
+
+// The forward of REFERENCE.md section 2 on int64 `tokens` [batch, pos].
+Cache forward(const PackedModel& m, const ModelConfig& config, const at::Tensor& tokens,
+              const RunRequest& request);
+
+}  // namespace othrun::gpt::detail

@@ -1,0 +1,146 @@
+// inference: runs Othello-GPT (othrun::gpt::HookedTransformer, TransformerLens-exact) over a games
+// product in chunks of games and caches the requested hooks (docs/inference.md). Memory is bounded
+// by batch_games: only one chunk's cache exists at a time.
+#include <othrun/games.hpp>
+#include <othrun/log.hpp>
+#include <othrun/plugin.hpp>
+#include <othrun/progress.hpp>
+#include <othrun/torch/hooks.hpp>
+
+#include <algorithm>
+#include <chrono>
+
+#include "activation_writer.hpp"
+#include "logprob_board.hpp"
+#include "options.hpp"
+
+namespace othrun::inference {
+
+namespace {
+
+// Model input: the games' tokens without the last move (59 positions for 60-move games).
+HostTensor model_input(const std::vector<std::int8_t>& tokens, std::int64_t count,
+                       std::int64_t n_pos) {
+  HostTensor out(DType::Int64, {count, n_pos});
+  auto* dst = reinterpret_cast<std::int64_t*>(out.mutable_data());
+  for (std::int64_t g = 0; g < count; ++g) {
+    for (std::int64_t p = 0; p < n_pos; ++p) dst[g * n_pos + p] = tokens[g * games::kPositions + p];
+  }
+  return out;
+}
+
+void describe_product(Group& root, const Options& o, const gpt::HookedTransformer& model,
+                      const std::string& format, std::uint64_t n_games) {
+  auto a = root.attrs();
+  a.set("model", o.model.string());
+  a.set("model_format", format);
+  a.set("model_config", model.config().to_string());
+  a.set("process_weights",
+        std::vector<std::string>{
+            o.load.process.fold_ln ? "fold_ln" : "",
+            o.load.process.center_writing_weights ? "center_writing_weights" : "",
+            o.load.process.center_unembed ? "center_unembed" : "",
+            o.load.process.fold_value_biases ? "fold_value_biases" : ""});
+  a.set("device", "cpu");
+  a.set("games", static_cast<std::int64_t>(n_games));
+  a.set("attention_mask", "-inf (TransformerLens IGNORE in current versions)");
+}
+
+}  // namespace
+
+class Inference : public Step {
+ public:
+  static constexpr const char* kName = "inference";
+  static constexpr const char* kVersion = "1.0.0";
+
+  static Schema describe() { return describe_schema(); }
+  static void validate(const Config& config) { validate_config(config); }
+
+  explicit Inference(const Config& config)
+      : options_(parse_options(config)), device_(config.get_string("device")) {}
+
+  void run(RunContext& ctx) override {
+    if (device_ == "auto") log::info("inference: device auto -> cpu (no cuda_inference plugin)");
+    gpt::set_num_threads(ctx.threads());
+    const auto model = gpt::HookedTransformer::from_file(options_.model, options_.load);
+    log::info("inference: {} ({})", options_.model.string(), model.config().to_string());
+    const games::GamesReader games(ctx.input("games"));
+    const std::uint64_t n_games = options_.max_games > 0
+                                      ? std::min<std::uint64_t>(games.size(), options_.max_games)
+                                      : games.size();
+    const gpt::RunRequest request = make_request(model.config());
+    Group& root = ctx.output().root();
+    describe_product(root, options_, model, gpt::to_string(model.source_format()), n_games);
+    run_chunks(model, games, n_games, request, root);
+    if (options_.board_moves > 0) write_logprob_board(model, games, root);
+  }
+
+ private:
+  gpt::RunRequest make_request(const gpt::ModelConfig& config) const {
+    gpt::RunRequest request;
+    for (const std::string& spec : options_.hooks) {
+      try {
+        request.hooks.insert(gpt::resolve_hook(spec, config.n_layers));
+      } catch (const Error& e) {
+        throw ConfigError("hooks", e.what());
+      }
+    }
+    request.logits = options_.logits;
+    request.pos_begin = options_.positions.begin;
+    request.pos_end = options_.positions.end;
+    const std::int64_t n_pos = std::min<std::int64_t>(games::kPositions - 1, config.n_ctx);
+    if (request.pos_begin >= n_pos) {
+      throw ConfigError("positions", fmt::format("first position {} is past the model input's {} "
+                                                 "positions",
+                                                 request.pos_begin, n_pos));
+    }
+    return request;
+  }
+
+  void run_chunks(const gpt::HookedTransformer& model, const games::GamesReader& games,
+                  std::uint64_t n_games, const gpt::RunRequest& request, Group& root) const {
+    const std::int64_t n_pos = std::min<std::int64_t>(games::kPositions - 1, model.config().n_ctx);
+    const std::int64_t pos_end = request.pos_end < 0 ? n_pos : std::min(request.pos_end, n_pos);
+    ActivationWriter writer(root, n_games, options_.float16, request.pos_begin, pos_end);
+    Progress progress("inference", n_games, "games");
+    const auto start = std::chrono::steady_clock::now();
+    const auto chunk = static_cast<std::uint64_t>(options_.batch_games);
+    for (std::uint64_t first = 0; first < n_games; first += chunk) {
+      const auto count = std::min(chunk, n_games - first);
+      const HostTensor input =
+          model_input(games.tokens(first, count), static_cast<std::int64_t>(count), n_pos);
+      const auto chunk_start = std::chrono::steady_clock::now();
+      gpt::Cache cache = model.run(input, request);
+      const auto forward_end = std::chrono::steady_clock::now();
+      writer.write(first, cache);
+      log::debug("inference: games {}..{}: forward {:.3f} s", first, first + count,
+                 std::chrono::duration<double>(forward_end - chunk_start).count());
+      progress.advance(count);
+    }
+    const double total =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    root.attrs().set("seconds_total", total);
+    root.attrs().set("seconds_store", writer.seconds());
+    log::info("inference: {} games in {:.2f} s ({:.0f} tokens/s), {:.0f}% of it writing the store",
+              n_games, total, total > 0 ? n_games * n_pos / total : 0.0,
+              total > 0 ? 100 * writer.seconds() / total : 0.0);
+  }
+
+  void write_logprob_board(const gpt::HookedTransformer& model, const games::GamesReader& games,
+                           Group& root) const {
+    if (static_cast<std::uint64_t>(options_.board_game) >= games.size()) {
+      throw ConfigError("board_game", fmt::format("game {} does not exist ({} games)",
+                                                  options_.board_game, games.size()));
+    }
+    const auto tokens = games.tokens(static_cast<std::uint64_t>(options_.board_game), 1);
+    const LogProbBoard board = logprob_board(model, tokens, options_.board_moves);
+    write_board(root, board, options_.board_game, options_.board_moves);
+  }
+
+  Options options_;
+  std::string device_;
+};
+
+}  // namespace othrun::inference
+
+OTHRUN_PLUGIN(othrun::inference::Inference)

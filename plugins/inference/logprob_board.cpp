@@ -1,0 +1,42 @@
+#include "logprob_board.hpp"
+
+#include <othrun/othello.hpp>
+
+namespace othrun::inference {
+
+LogProbBoard logprob_board(const gpt::HookedTransformer& model, std::span<const std::int8_t> tokens,
+                           std::int64_t moves) {
+  std::vector<std::int64_t> prefix(tokens.begin(), tokens.begin() + moves);
+  gpt::RunRequest request;
+  request.logits = gpt::LogitsOutput::LogProbs;
+  request.pos_begin = moves - 1;  // only the last position
+  const gpt::Cache cache = model.run(
+      HostTensor::from_values<std::int64_t>({1, moves}, std::span<const std::int64_t>(prefix)),
+      request);
+  const std::vector<float> log_probs = cache.at("log_probs").to_vector<float>();  // [1, 1, vocab]
+  LogProbBoard board;
+  for (int square = 0; square < othello::kNumSquares; ++square) {
+    const int token = othello::square_to_token(square);
+    board.mask[static_cast<std::size_t>(square)] = token < 0 ? 1 : 0;
+    board.log_probs[static_cast<std::size_t>(square)] =
+        token < 0 ? kCentreValue : log_probs.at(static_cast<std::size_t>(token));
+  }
+  return board;
+}
+
+void write_board(Group& root, const LogProbBoard& board, std::int64_t game, std::int64_t moves) {
+  Group group = root.create_group("logprob_board");
+  group.attrs().set("doc",
+                    "next-move log-probs after the first `moves` moves of game `game`: "
+                    "log_softmax over all logits, token 0 dropped, [row, col] = square row*8+col; "
+                    "centre squares (mask 1) hold -13 as in the notebook");
+  group.attrs().set("game", game);
+  group.attrs().set("moves", moves);
+  group.attrs().set("centre_value", static_cast<double>(kCentreValue));
+  Dataset values = group.create_dataset<float>("log_probs", {8, 8});
+  values.write_rows<float>(0, std::span<const float>(board.log_probs));
+  Dataset mask = group.create_dataset<std::uint8_t>("mask", {8, 8});
+  mask.write_rows<std::uint8_t>(0, std::span<const std::uint8_t>(board.mask));
+}
+
+}  // namespace othrun::inference

@@ -1,0 +1,29 @@
+// The notebook's log-prob board: next-move log-probs after a game prefix, on the 8x8 board.
+#pragma once
+
+#include <othrun/store.hpp>
+#include <othrun/torch/hooked_transformer.hpp>
+
+#include <array>
+#include <cstdint>
+#include <span>
+
+namespace othrun::inference {
+
+// What the notebook shows for the four centre squares, which are never moves.
+inline constexpr float kCentreValue = -13.0f;
+
+struct LogProbBoard {
+  std::array<float, 64> log_probs{};    // square s = row * 8 + col
+  std::array<std::uint8_t, 64> mask{};  // 1: centre square (no move, value kCentreValue)
+};
+
+// log_softmax over the d_vocab_out logits at the last position of the first `moves` tokens of
+// `tokens`, token 0 (padding) dropped, tokens 1..60 scattered to their squares.
+LogProbBoard logprob_board(const gpt::HookedTransformer& model, std::span<const std::int8_t> tokens,
+                           std::int64_t moves);
+
+// Writes logprob_board/log_probs float32 [8, 8] and logprob_board/mask uint8 [8, 8].
+void write_board(Group& root, const LogProbBoard& board, std::int64_t game, std::int64_t moves);
+
+}  // namespace othrun::inference
