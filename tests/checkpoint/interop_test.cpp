@@ -23,18 +23,18 @@ const std::vector<DType> kTorchDTypes{
 
 // A state dict with every dtype, a transposed view and a slice of one storage, and metadata
 // without floats (torch 1.13's weights_only loader has no BINFLOAT).
-Value state_dict_value() {
+PyValue state_dict_value() {
   HostTensor base = HostTensor::arange(DType::Float32, {4, 6});
-  Value::DictItems tensors;
+  PyValue::DictItems tensors;
   for (DType d : kTorchDTypes) tensors.emplace_back(to_string(d), HostTensor::arange(d, {2, 3}));
   tensors.emplace_back("base", base);
   tensors.emplace_back("transposed", HostTensor(DType::Float32, {6, 4}, {1, 6}, 0, base.storage()));
   tensors.emplace_back("slice", HostTensor(DType::Float32, {2, 3}, {6, 1}, 8, base.storage()));
-  return Value::dict({{"state_dict", Value::ordered_dict(std::move(tensors))},
+  return PyValue::dict({{"state_dict", PyValue::ordered_dict(std::move(tensors))},
                       {"step", 1000},
                       {"name", "othello-gpt"},
-                      {"shape", Value::tuple({8, 512})},
-                      {"flags", Value::list({true, false, nullptr})}});
+                      {"shape", PyValue::tuple({8, 512})},
+                      {"flags", PyValue::list({true, false, nullptr})}});
 }
 
 // Checks what C++ wrote, then saves it again with torch.save.
@@ -93,9 +93,9 @@ TEST(Interop, TorchLoadsWeightsOnly) {
 TEST(Interop, TorchLoadsFloatsAndZip64) {
   REQUIRE_TORCH();
   test::TempDir dir;
-  Value::DictItems items = state_dict_value().dict_items();
+  PyValue::DictItems items = state_dict_value().dict_items();
   items.emplace_back("lr", 3e-5);
-  checkpoint::write_pth(dir / "cpp.pth", Value::dict(std::move(items)), true);
+  checkpoint::write_pth(dir / "cpp.pth", PyValue::dict(std::move(items)), true);
   ASSERT_EQ(test::run_python(dir.path(), kCheckPth,
                              {(dir / "cpp.pth").string(), (dir / "py.pth").string(), "0", "1"}),
             0);

@@ -88,7 +88,7 @@ std::shared_ptr<Storage> fake_storage(const StorageRequest& r) {
   return s;
 }
 
-Value load(const std::string& pickle) {
+PyValue load(const std::string& pickle) {
   return unpickle(bytes_of(pickle), "test.pkl", fake_storage).root;
 }
 
@@ -101,10 +101,10 @@ std::string error_of(const std::string& pickle) {
   return "";
 }
 
-void check_mixed(const Value& v) {
+void check_mixed(const PyValue& v) {
   // {'a': 1, 'b': [1.5, None, True, False], 'c': ('x', -3, 2**40), 'd': b'\x00\x01',
   //  'e': {1, 2}, 'f': frozenset([3])}
-  ASSERT_EQ(v.kind(), Value::Kind::Dict);
+  ASSERT_EQ(v.kind(), PyValue::Kind::Dict);
   EXPECT_FALSE(v.is_ordered_dict());
   EXPECT_EQ(v["a"].as_int(), 1);
   const auto& b = v["b"].items();
@@ -113,13 +113,13 @@ void check_mixed(const Value& v) {
   EXPECT_TRUE(b[1].is_none());
   EXPECT_TRUE(b[2].as_bool());
   EXPECT_FALSE(b[3].as_bool());
-  EXPECT_EQ(v["c"].kind(), Value::Kind::Tuple);
+  EXPECT_EQ(v["c"].kind(), PyValue::Kind::Tuple);
   EXPECT_EQ(v["c"].items()[0].as_string(), "x");
   EXPECT_EQ(v["c"].items()[1].as_int(), -3);
   EXPECT_EQ(v["c"].items()[2].as_int(), std::int64_t{1} << 40);
-  EXPECT_EQ(v["d"].kind(), Value::Kind::Bytes);
+  EXPECT_EQ(v["d"].kind(), PyValue::Kind::Bytes);
   EXPECT_EQ(v["d"].as_string(), std::string("\x00\x01", 2));
-  EXPECT_EQ(v["e"].kind(), Value::Kind::Set);
+  EXPECT_EQ(v["e"].kind(), PyValue::Kind::Set);
   EXPECT_EQ(v["e"].items().size(), 2u);
   EXPECT_EQ(v["f"].items()[0].as_int(), 3);
   EXPECT_EQ(v.repr(),
@@ -135,9 +135,9 @@ TEST(Unpickle, ReportsProtocol) {
   EXPECT_EQ(unpickle(bytes_of(kDataclass5), "x", fake_storage).protocol, 5);
 }
 
-void check_dataclass(const Value& v) {
-  const Value& cfg = v["cfg"];
-  ASSERT_EQ(cfg.kind(), Value::Kind::Object);
+void check_dataclass(const PyValue& v) {
+  const PyValue& cfg = v["cfg"];
+  ASSERT_EQ(cfg.kind(), PyValue::Kind::Object);
   EXPECT_EQ(cfg.class_name(), "__main__.Cfg");
   EXPECT_EQ(cfg["d_in"].as_int(), 512);
   EXPECT_EQ(cfg["name"].as_string(), "sae");
@@ -150,7 +150,7 @@ TEST(Unpickle, DataclassProtocol2) { check_dataclass(load(kDataclass2)); }
 TEST(Unpickle, DataclassProtocol5) { check_dataclass(load(kDataclass5)); }
 
 TEST(Unpickle, OrderedDictKeepsOrder) {
-  Value v = load(kOrdered2);
+  PyValue v = load(kOrdered2);
   ASSERT_TRUE(v.is_ordered_dict());
   ASSERT_EQ(v.dict_items().size(), 2u);
   EXPECT_EQ(v.dict_items()[0].first.as_string(), "z");
@@ -159,17 +159,17 @@ TEST(Unpickle, OrderedDictKeepsOrder) {
 
 TEST(Unpickle, UnknownCallsBecomeObjectsAndRunNothing) {
   // [Slotted() with a=7, Color.RED] -- the enum is getattr(Color, 'RED') at protocol 2
-  Value v = load(kSlotsEnum2);
-  const Value& slotted = v.items()[0];
+  PyValue v = load(kSlotsEnum2);
+  const PyValue& slotted = v.items()[0];
   EXPECT_EQ(slotted.class_name(), "__main__.Slotted");
   EXPECT_EQ(slotted["a"].as_int(), 7);  // from the (None, {slots}) state
-  const Value& red = v.items()[1];
+  const PyValue& red = v.items()[1];
   EXPECT_EQ(red.class_name(), "__builtin__.getattr");
-  EXPECT_EQ(red.items()[0].kind(), Value::Kind::Global);
+  EXPECT_EQ(red.items()[0].kind(), PyValue::Kind::Global);
   EXPECT_EQ(red.items()[0].class_name(), "__main__.Color");
   EXPECT_EQ(red.items()[1].as_string(), "RED");
   // os.system('touch x'): an object describing the call, nothing else.
-  Value call =
+  PyValue call =
       load(P("\x80\x02"
              "cos\nsystem\nX\x07\x00\x00\x00"
              "touch x\x85R."));
@@ -179,7 +179,7 @@ TEST(Unpickle, UnknownCallsBecomeObjectsAndRunNothing) {
 
 TEST(Unpickle, SetItemReplacesExistingKeys) {
   // {'a': 1} then SETITEM 'a' = 2, and an int key 5 set twice
-  Value v =
+  PyValue v =
       load(P("\x80\x02}(X\x01\x00\x00\x00"
              "aK\x01K\x05K\x01X\x01\x00\x00\x00"
              "aK\x02K\x05K\x03u."));
@@ -190,7 +190,7 @@ TEST(Unpickle, SetItemReplacesExistingKeys) {
 
 TEST(Unpickle, MemoSharesObjects) {
   // l = [1]; [l, l] with BINPUT/BINGET
-  Value v =
+  PyValue v =
       load(P("\x80\x02](]q\x00K\x01"
              "ah\x00"
              "e."));
@@ -201,22 +201,22 @@ TEST(Unpickle, MemoSharesObjects) {
 
 TEST(Unpickle, Protocol1TextOpcodes) {
   // (I01, L5L, F2.5, 'x' GET): a tuple (True, 5, 2.5)
-  Value v = load("(I01\nL5L\nF2.5\ntp0\n0g0\n.");
-  ASSERT_EQ(v.kind(), Value::Kind::Tuple);
+  PyValue v = load("(I01\nL5L\nF2.5\ntp0\n0g0\n.");
+  ASSERT_EQ(v.kind(), PyValue::Kind::Tuple);
   EXPECT_TRUE(v.items()[0].as_bool());
   EXPECT_EQ(v.items()[1].as_int(), 5);
   EXPECT_EQ(v.items()[2].as_float(), 2.5);
 }
 
 TEST(Unpickle, TorchDeviceAndDType) {
-  Value v =
+  PyValue v =
       load(P("\x80\x02(ctorch\ndevice\nX\x04\x00\x00\x00"
              "cudaK\x01\x86R"
              "ctorch\ndevice\nX\x03\x00\x00\x00"
              "cpu\x85R"
              "ctorch\nbfloat16\nctorch\nfloat\nt."));
   ASSERT_EQ(v.items().size(), 4u);
-  EXPECT_EQ(v.items()[0].kind(), Value::Kind::Device);
+  EXPECT_EQ(v.items()[0].kind(), PyValue::Kind::Device);
   EXPECT_EQ(v.items()[0].as_string(), "cuda:1");
   EXPECT_EQ(v.items()[1].as_string(), "cpu");
   EXPECT_EQ(v.items()[2].as_dtype(), DType::BFloat16);
@@ -240,7 +240,7 @@ std::string tensor_pickle(const std::string& numel, const std::string& offset,
 
 TEST(Unpickle, RebuildsTensorViews) {
   // storage of 6 floats; view offset 1, size (2, 2), stride (1, 2)
-  Value v = load(tensor_pickle("\x06", "\x01", "K\x02K\x02\x86", "K\x01K\x02\x86"));
+  PyValue v = load(tensor_pickle("\x06", "\x01", "K\x02K\x02\x86", "K\x01K\x02\x86"));
   const HostTensor& t = v.as_tensor();
   EXPECT_EQ(t.shape(), (HostTensor::Shape{2, 2}));
   EXPECT_EQ(t.to_vector<float>(), (std::vector<float>{1, 3, 2, 4}));

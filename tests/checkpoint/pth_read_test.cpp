@@ -44,7 +44,7 @@ class BareTensor : public ::testing::TestWithParam<DType> {};
 TEST_P(BareTensor, HoldsArange) {
   const DType dtype = GetParam();
   PthFile f = load_pth(fixture(std::string("tensor_") + to_string(dtype) + ".pth"));
-  ASSERT_EQ(f.root.kind(), Value::Kind::Tensor);
+  ASSERT_EQ(f.root.kind(), PyValue::Kind::Tensor);
   ASSERT_EQ(f.tensors.size(), 1u);
   EXPECT_EQ(f.tensors[0].name, "");
   EXPECT_EQ(f.pickle_protocol, 2);
@@ -79,21 +79,21 @@ TEST(Pth, ModuleStateDictIsAnOrderedDictWithMetadata) {
   expect_arange(f.tensor("0.weight"), {4, 3});
   expect_arange(f.tensor("1.bias"), {4});
   // state_dict()._metadata, pickled as the OrderedDict's BUILD state
-  const Value* metadata = f.root.state().find("_metadata");
+  const PyValue* metadata = f.root.state().find("_metadata");
   ASSERT_NE(metadata, nullptr);
   EXPECT_EQ((*metadata)["0"]["version"].as_int(), 1);
 }
 
 TEST(Pth, OneKeyDict) {
   PthFile f = load_pth(fixture("one_key.pth"));
-  ASSERT_EQ(f.root.kind(), Value::Kind::Dict);
+  ASSERT_EQ(f.root.kind(), PyValue::Kind::Dict);
   ASSERT_EQ(f.root.dict_items().size(), 1u);
   expect_arange(f.tensor("only"), {2, 2});
 }
 
 TEST(Pth, NestedValues) {
   PthFile f = load_pth(fixture("nested.pth"));
-  const Value& c = f.root["config"];
+  const PyValue& c = f.root["config"];
   EXPECT_EQ(c["n_layers"].as_int(), 8);
   EXPECT_EQ(c["name"].as_string(), "othello");
   ASSERT_EQ(c["sizes"].items().size(), 3u);
@@ -140,8 +140,8 @@ TEST(Pth, ViewsKeepOffsetsStridesAndSharedStorage) {
 TEST(Pth, SaeTrainingCheckpointWithPickledDataclass) {
   PthFile f =
       load_pth(fixture("final_sparse_autoencoder_othello-gpt_blocks.6.hook_resid_pre_16.pt"));
-  const Value& cfg = f.root["cfg"];
-  ASSERT_EQ(cfg.kind(), Value::Kind::Object);
+  const PyValue& cfg = f.root["cfg"];
+  ASSERT_EQ(cfg.kind(), PyValue::Kind::Object);
   EXPECT_EQ(cfg.class_name(), "sae_training.config.LanguageModelSAERunnerConfig");
   EXPECT_EQ(cfg["model_name"].as_string(), "othello-gpt");
   EXPECT_EQ(cfg["hook_point"].as_string(), "blocks.6.hook_resid_pre");
@@ -153,9 +153,9 @@ TEST(Pth, SaeTrainingCheckpointWithPickledDataclass) {
   EXPECT_DOUBLE_EQ(cfg["lr"].as_float(), 3e-5);
   EXPECT_EQ(cfg["start_pos_offset"].as_int(), 5);
   EXPECT_TRUE(cfg["use_ghost_grads"].as_bool());
-  EXPECT_EQ(cfg["device"].kind(), Value::Kind::Device);
+  EXPECT_EQ(cfg["device"].kind(), PyValue::Kind::Device);
   EXPECT_EQ(cfg["device"].as_string(), "cuda");
-  EXPECT_EQ(cfg["dtype"].kind(), Value::Kind::DType);
+  EXPECT_EQ(cfg["dtype"].kind(), PyValue::Kind::DType);
   EXPECT_EQ(cfg["dtype"].as_dtype(), DType::Float32);
   EXPECT_EQ(cfg["hooks"].repr(), "[6, 'resid_pre']");
   EXPECT_TRUE(f.root["state_dict"].is_ordered_dict());
@@ -171,7 +171,7 @@ class Protocol : public ::testing::TestWithParam<int> {};
 TEST_P(Protocol, MixedPayload) {
   PthFile f = load_pth(fixture("protocol_" + std::to_string(GetParam()) + ".pth"));
   EXPECT_EQ(f.pickle_protocol, GetParam() >= 2 ? GetParam() : 0);
-  const Value& v = f.root;
+  const PyValue& v = f.root;
   expect_arange(f.tensor("f32"), {2, 3});
   expect_arange(f.tensor("bf16"), {4});
   EXPECT_EQ(f.tensor("bf16").dtype(), DType::BFloat16);
@@ -186,11 +186,11 @@ TEST_P(Protocol, MixedPayload) {
   for (std::size_t i = 0; i < ints.size(); ++i) EXPECT_EQ(v["ints"].items()[i].as_int(), ints[i]);
   EXPECT_EQ(v["float"].as_float(), -1.25);
   EXPECT_EQ(v["flags"].repr(), "(True, False, None)");
-  EXPECT_EQ(v["raw"].kind(), Value::Kind::Bytes);
+  EXPECT_EQ(v["raw"].kind(), PyValue::Kind::Bytes);
   EXPECT_EQ(v["raw"].as_string(), std::string("\x00\xff"
                                               "ab",
                                               4));
-  EXPECT_EQ(v["numbers"].kind(), Value::Kind::Set);
+  EXPECT_EQ(v["numbers"].kind(), PyValue::Kind::Set);
   EXPECT_EQ(v["numbers"].repr(), "{1, 2, 3}");
   EXPECT_EQ(v["frozen"].repr(), "{'a'}");
   EXPECT_EQ(v["device"].as_string(), "cuda:1");

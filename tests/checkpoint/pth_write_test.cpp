@@ -15,22 +15,22 @@ const std::vector<DType> kTorchDTypes{
     DType::Bool,  DType::UInt8,   DType::Int8,     DType::Int16,   DType::Int32,
     DType::Int64, DType::Float16, DType::BFloat16, DType::Float32, DType::Float64};
 
-Value sample() {
+PyValue sample() {
   HostTensor base = HostTensor::arange(DType::Float32, {4, 6});
-  Value::DictItems tensors;
+  PyValue::DictItems tensors;
   for (DType d : kTorchDTypes) tensors.emplace_back(to_string(d), HostTensor::arange(d, {2, 3}));
   tensors.emplace_back("transposed", HostTensor(DType::Float32, {6, 4}, {1, 6}, 0, base.storage()));
   tensors.emplace_back("slice", HostTensor(DType::Float32, {2, 3}, {6, 1}, 8, base.storage()));
   tensors.emplace_back("scalar", HostTensor::from_values<double>({}, {2.5}));
   tensors.emplace_back("empty", HostTensor(DType::Int64, {0, 3}));
-  return Value::dict({
-      {"state_dict", Value::ordered_dict(std::move(tensors))},
-      {"config", Value::dict({{"d_in", 512},
+  return PyValue::dict({
+      {"state_dict", PyValue::ordered_dict(std::move(tensors))},
+      {"config", PyValue::dict({{"d_in", 512},
                               {"name", "othello"},
                               {"lr", 3e-5},
-                              {"flags", Value::list({true, false, nullptr})},
-                              {"pair", Value::tuple({1, "a"})},
-                              {"four", Value::tuple({1, 2, 3, 4})},
+                              {"flags", PyValue::list({true, false, nullptr})},
+                              {"pair", PyValue::tuple({1, "a"})},
+                              {"four", PyValue::tuple({1, 2, 3, 4})},
                               {"big", std::int64_t{1} << 40},
                               {"min", INT64_MIN},
                               {"negative", -70000},
@@ -40,7 +40,7 @@ Value sample() {
 }
 
 void check_sample(const PthFile& f) {
-  const Value& sd = f.root["state_dict"];
+  const PyValue& sd = f.root["state_dict"];
   ASSERT_TRUE(sd.is_ordered_dict());
   for (DType d : kTorchDTypes) {
     const HostTensor& t = f.tensor(std::string("state_dict.") + to_string(d));
@@ -59,7 +59,7 @@ void check_sample(const PthFile& f) {
   EXPECT_EQ(f.tensor("state_dict.scalar").shape(), HostTensor::Shape{});
   EXPECT_EQ(f.tensor("state_dict.scalar").at({}), 2.5);
   EXPECT_EQ(f.tensor("state_dict.empty").shape(), (HostTensor::Shape{0, 3}));
-  const Value& c = f.root["config"];
+  const PyValue& c = f.root["config"];
   EXPECT_EQ(c["d_in"].as_int(), 512);
   EXPECT_EQ(c["name"].as_string(), "othello");
   EXPECT_EQ(c["lr"].as_float(), 3e-5);
@@ -98,14 +98,14 @@ TEST(SavePth, OneRecordPerStorage) {
 
 TEST(SavePth, ManyItemsAreBatched) {
   test::TempDir dir;
-  Value::Items items;
-  Value::DictItems entries;
+  PyValue::Items items;
+  PyValue::DictItems entries;
   for (int i = 0; i < 2500; ++i) {
     items.emplace_back(i);
     entries.emplace_back("k" + std::to_string(i), i);
   }
   save_pth(dir / "a.pth",
-           Value::dict({{"list", Value::list(items)}, {"dict", Value::dict(entries)}}));
+           PyValue::dict({{"list", PyValue::list(items)}, {"dict", PyValue::dict(entries)}}));
   PthFile f = load_pth(dir / "a.pth");
   EXPECT_EQ(f.root["list"].items().size(), 2500u);
   EXPECT_EQ(f.root["list"].items()[2499].as_int(), 2499);
@@ -126,24 +126,24 @@ TEST(SavePth, MakeStateDict) {
 TEST(SavePth, RefusesWhatTorchCannotLoadAndLeavesNoFile) {
   test::TempDir dir;
   const auto path = dir / "bad.pth";
-  EXPECT_THROW(save_pth(path, Value::dict({{"x", HostTensor(DType::UInt64, {2})}})), Error);
-  EXPECT_THROW(save_pth(path, Value::set({1})), Error);
-  EXPECT_THROW(save_pth(path, Value::device("cuda")), Error);
-  EXPECT_THROW(save_pth(path, Value::object("m", "C", {}, {})), Error);
+  EXPECT_THROW(save_pth(path, PyValue::dict({{"x", HostTensor(DType::UInt64, {2})}})), Error);
+  EXPECT_THROW(save_pth(path, PyValue::set({1})), Error);
+  EXPECT_THROW(save_pth(path, PyValue::device("cuda")), Error);
+  EXPECT_THROW(save_pth(path, PyValue::object("m", "C", {}, {})), Error);
   auto storage = Storage::allocate(16);
-  EXPECT_THROW(save_pth(path, Value::list({HostTensor(DType::Float32, {4}, {1}, 0, storage),
+  EXPECT_THROW(save_pth(path, PyValue::list({HostTensor(DType::Float32, {4}, {1}, 0, storage),
                                            HostTensor(DType::Int32, {4}, {1}, 0, storage)})),
                Error);
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
   try {
-    save_pth(path, Value::set({1}));
+    save_pth(path, PyValue::set({1}));
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("bad.pth: cannot save a set"), std::string::npos);
   }
 }
 
 TEST(SavePth, UnwritableDestination) {
-  EXPECT_THROW(save_pth("/nonexistent-dir/x.pth", Value(1)), Error);
+  EXPECT_THROW(save_pth("/nonexistent-dir/x.pth", PyValue(1)), Error);
 }
 
 }  // namespace

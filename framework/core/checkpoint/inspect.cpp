@@ -66,9 +66,9 @@ std::uint64_t total_bytes(const std::vector<NamedTensor>& tensors) {
   return n;
 }
 
-bool is_leaf_container(const Value& v) {
-  auto plain = [](const Value& x) {
-    using K = Value::Kind;
+bool is_leaf_container(const PyValue& v) {
+  auto plain = [](const PyValue& x) {
+    using K = PyValue::Kind;
     switch (x.kind()) {
       case K::List:
       case K::Tuple:
@@ -82,11 +82,11 @@ bool is_leaf_container(const Value& v) {
     }
   };
   switch (v.kind()) {
-    case Value::Kind::List:
-    case Value::Kind::Tuple:
-    case Value::Kind::Set:
+    case PyValue::Kind::List:
+    case PyValue::Kind::Tuple:
+    case PyValue::Kind::Set:
       return std::all_of(v.items().begin(), v.items().end(), plain);
-    case Value::Kind::Dict:
+    case PyValue::Kind::Dict:
       return std::all_of(v.dict_items().begin(), v.dict_items().end(),
                          [&](const auto& kv) { return plain(kv.second); });
     default:
@@ -96,12 +96,12 @@ bool is_leaf_container(const Value& v) {
 
 // Non-tensor values with their paths: scalars and flat containers on one line, objects as their
 // class followed by their attributes.
-Rows value_rows(const Value& root) {
+Rows value_rows(const PyValue& root) {
   Rows rows;
-  checkpoint::walk_values(root, [&](const std::string& path, const Value& v) {
+  checkpoint::walk_values(root, [&](const std::string& path, const PyValue& v) {
     const std::string name = path.empty() ? "<root>" : path;
-    if (v.kind() == Value::Kind::Tensor) return false;
-    if (v.kind() == Value::Kind::Object) {
+    if (v.kind() == PyValue::Kind::Tensor) return false;
+    if (v.kind() == PyValue::Kind::Object) {
       rows.emplace_back(name, v.class_name());
       return true;
     }
@@ -144,7 +144,7 @@ void inspect_safetensors(const std::filesystem::path& path, std::ostream& out) {
   print_rows(out, "tensors", tensor_rows(f.tensors));
   Rows metadata;
   for (const auto& [key, value] : f.metadata)
-    metadata.emplace_back(key, Value(value).repr(kValueChars));
+    metadata.emplace_back(key, PyValue(value).repr(kValueChars));
   print_rows(out, "metadata", metadata);
 }
 

@@ -69,16 +69,16 @@ class Converter {
   Converter(const Graph& graph, const std::string& where)
       : graph_(graph), where_(where), values_(graph.size()), state_(graph.size(), kTodo) {}
 
-  Value convert(const Item& item, int depth) {
+  PyValue convert(const Item& item, int depth) {
     switch (item.tag) {
       case Item::Tag::None:
-        return Value();
+        return PyValue();
       case Item::Tag::Bool:
-        return Value(item.i != 0);
+        return PyValue(item.i != 0);
       case Item::Tag::Int:
-        return Value(item.i);
+        return PyValue(item.i);
       case Item::Tag::Float:
-        return Value(item.f);
+        return PyValue(item.f);
       case Item::Tag::Node:
         break;
     }
@@ -99,15 +99,15 @@ class Converter {
 
   [[noreturn]] void fail(const std::string& what) const { throw DataError(where_ + ": " + what); }
 
-  Value::Items items(const std::vector<Item>& in, int depth) {
-    Value::Items out;
+  PyValue::Items items(const std::vector<Item>& in, int depth) {
+    PyValue::Items out;
     out.reserve(in.size());
     for (const Item& i : in) out.push_back(convert(i, depth + 1));
     return out;
   }
 
-  Value::DictItems pairs(const std::vector<Item>& in, int depth) {
-    Value::DictItems out;
+  PyValue::DictItems pairs(const std::vector<Item>& in, int depth) {
+    PyValue::DictItems out;
     out.reserve(in.size() / 2);
     for (std::size_t i = 0; i + 1 < in.size(); i += 2) {
       out.emplace_back(convert(in[i], depth + 1), convert(in[i + 1], depth + 1));
@@ -115,48 +115,48 @@ class Converter {
     return out;
   }
 
-  Value build(const Node& n, int depth) {
+  PyValue build(const Node& n, int depth) {
     const NodeExtra& x = n.more();
     switch (n.kind) {
       case NodeKind::String:
-        return Value(n.text);
+        return PyValue(n.text);
       case NodeKind::Bytes:
-        return Value::bytes(n.text);
+        return PyValue::bytes(n.text);
       case NodeKind::List:
-        return Value::list(items(n.items, depth));
+        return PyValue::list(items(n.items, depth));
       case NodeKind::Tuple:
-        return Value::tuple(items(n.items, depth));
+        return PyValue::tuple(items(n.items, depth));
       case NodeKind::Set:
-        return Value::set(items(n.items, depth));
+        return PyValue::set(items(n.items, depth));
       case NodeKind::Dict:
-        if (!n.ordered) return Value::dict(pairs(x.entries, depth));
-        return Value::ordered_dict_with_state(pairs(x.entries, depth), convert(x.state, depth + 1));
+        if (!n.ordered) return PyValue::dict(pairs(x.entries, depth));
+        return PyValue::ordered_dict_with_state(pairs(x.entries, depth), convert(x.state, depth + 1));
       case NodeKind::Object:
-        return Value::object(n.text, x.name, items(n.items, depth), convert(x.state, depth + 1),
+        return PyValue::object(n.text, x.name, items(n.items, depth), convert(x.state, depth + 1),
                              pairs(x.entries, depth));
       case NodeKind::Global:
-        return Value::global(n.text, x.name);
+        return PyValue::global(n.text, x.name);
       case NodeKind::Device:
-        return Value::device(n.text);
+        return PyValue::device(n.text);
       case NodeKind::DType:
-        return Value::torch_dtype(n.text);
+        return PyValue::torch_dtype(n.text);
       case NodeKind::Storage:  // a bare storage: shown as the 1-D tensor it holds
-        return Value(HostTensor(x.dtype, {x.numel}, {1}, 0, x.storage));
+        return PyValue(HostTensor(x.dtype, {x.numel}, {1}, 0, x.storage));
       case NodeKind::Tensor:
-        return Value(*x.tensor);
+        return PyValue(*x.tensor);
     }
-    return Value();
+    return PyValue();
   }
 
   const Graph& graph_;
   const std::string& where_;
-  std::vector<Value> values_;
+  std::vector<PyValue> values_;
   std::vector<std::uint8_t> state_;
 };
 
 }  // namespace
 
-Value Graph::to_value(const Item& root, const std::string& where) const {
+PyValue Graph::to_value(const Item& root, const std::string& where) const {
   return Converter(*this, where).convert(root, 0);
 }
 

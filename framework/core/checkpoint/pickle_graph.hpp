@@ -1,5 +1,5 @@
 // The object graph an unpickler builds: Python objects as nodes that later opcodes may still
-// mutate (SETITEMS on a memoised dict), converted to an immutable othrun::Value once the pickle has
+// mutate (SETITEMS on a memoised dict), converted to an immutable othrun::PyValue once the pickle has
 // been read. Nodes live in one vector and refer to each other by index, so a hostile pickle that
 // builds a cycle cannot leak memory; the conversion rejects cycles and bounds nesting depth.
 #pragma once
@@ -97,7 +97,7 @@ class Graph {
 
   // The immutable value of `root`. Shared nodes become shared subtrees. Throws DataError (prefixed
   // with `where`) on a cycle or nesting deeper than kMaxDepth.
-  Value to_value(const Item& root, const std::string& where) const;
+  PyValue to_value(const Item& root, const std::string& where) const;
 
   static constexpr int kMaxDepth = 200;
   // Far above any checkpoint (a state dict needs about ten per tensor), far below what would

@@ -1,6 +1,6 @@
 // Reads the pickles torch.save writes (protocols 1 to 5) without executing anything: only a fixed
 // list of globals gets a meaning (tensor rebuild functions, OrderedDict, torch.device, torch
-// dtypes, set, ...); any other class becomes a generic Value object.
+// dtypes, set, ...); any other class becomes a generic PyValue object.
 #pragma once
 
 #include <cstddef>
@@ -26,7 +26,7 @@ struct StorageRequest {
 using StorageLoader = std::function<std::shared_ptr<Storage>(const StorageRequest&)>;
 
 struct Unpickled {
-  Value root;
+  PyValue root;
   int protocol = 0;  // from the PROTO opcode; 0 if absent
 };
 

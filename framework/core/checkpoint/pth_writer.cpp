@@ -1,4 +1,4 @@
-// save_pth: a Value -> a torch.save zip archive that torch.load reads, with weights_only=True too.
+// save_pth: a PyValue -> a torch.save zip archive that torch.load reads, with weights_only=True too.
 // Tensors are pickled exactly as torch 1.13 does it: _rebuild_tensor_v2(persistent storage id,
 // offset, size, stride, False, OrderedDict()), one data/<key> record per distinct storage, so
 // tensors that share a Storage share it again after torch.load.
@@ -51,7 +51,7 @@ class PthWriter {
  public:
   explicit PthWriter(std::string path) : path_(std::move(path)) {}
 
-  void write(const Value& root, checkpoint::ZipWriter& zip) {
+  void write(const PyValue& root, checkpoint::ZipWriter& zip) {
     value(root, 0);
     pickle_.stop();
     zip.add("archive/data.pkl", pickle_.bytes());
@@ -75,9 +75,9 @@ class PthWriter {
     throw Error(path_ + ": cannot save " + what);
   }
 
-  void value(const Value& v, int depth) {
+  void value(const PyValue& v, int depth) {
     if (depth > kMaxDepth) fail("values nested deeper than " + std::to_string(kMaxDepth));
-    using K = Value::Kind;
+    using K = PyValue::Kind;
     switch (v.kind()) {
       case K::None:
         pickle_.none();
@@ -113,7 +113,7 @@ class PthWriter {
     }
   }
 
-  void list(const Value::Items& items, int depth) {
+  void list(const PyValue::Items& items, int depth) {
     pickle_.op(']');
     for (std::size_t i = 0; i < items.size(); i += kBatch) {
       pickle_.mark();
@@ -123,13 +123,13 @@ class PthWriter {
     }
   }
 
-  void tuple(const Value::Items& items, int depth) {
+  void tuple(const PyValue::Items& items, int depth) {
     if (items.size() > 3) pickle_.mark();
-    for (const Value& item : items) value(item, depth + 1);
+    for (const PyValue& item : items) value(item, depth + 1);
     pickle_.tuple(items.size());
   }
 
-  void dict(const Value& v, int depth) {
+  void dict(const PyValue& v, int depth) {
     if (v.is_ordered_dict()) {
       pickle_.global("collections", "OrderedDict");
       pickle_.op(')');
@@ -137,7 +137,7 @@ class PthWriter {
     } else {
       pickle_.op('}');
     }
-    const Value::DictItems& items = v.dict_items();
+    const PyValue::DictItems& items = v.dict_items();
     for (std::size_t i = 0; i < items.size(); i += kBatch) {
       pickle_.mark();
       for (std::size_t j = i; j < std::min(items.size(), i + kBatch); ++j) {
@@ -211,7 +211,7 @@ class PthWriter {
 
 namespace checkpoint {
 
-void write_pth(const std::filesystem::path& path, const Value& root, bool force_zip64) {
+void write_pth(const std::filesystem::path& path, const PyValue& root, bool force_zip64) {
   checkpoint::ZipWriter zip(path, force_zip64);
   PthWriter(path.string()).write(root, zip);
   zip.commit();
@@ -219,7 +219,7 @@ void write_pth(const std::filesystem::path& path, const Value& root, bool force_
 
 }  // namespace checkpoint
 
-void save_pth(const std::filesystem::path& path, const Value& root) {
+void save_pth(const std::filesystem::path& path, const PyValue& root) {
   checkpoint::write_pth(path, root, false);
 }
 

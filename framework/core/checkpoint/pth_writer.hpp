@@ -7,6 +7,6 @@
 
 namespace othrun::checkpoint {
 
-void write_pth(const std::filesystem::path& path, const Value& root, bool force_zip64);
+void write_pth(const std::filesystem::path& path, const PyValue& root, bool force_zip64);
 
 }  // namespace othrun::checkpoint

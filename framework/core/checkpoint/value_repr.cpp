@@ -1,4 +1,4 @@
-// Value::repr: Python-like text of a value, cut short once it exceeds a length.
+// PyValue::repr: Python-like text of a value, cut short once it exceeds a length.
 #include <othrun/pth.hpp>
 
 #include <charconv>
@@ -52,13 +52,13 @@ class Printer {
  public:
   explicit Printer(std::size_t limit) : limit_(limit) {}
 
-  void print(const Value& v, int depth = 0) {
+  void print(const PyValue& v, int depth = 0) {
     if (full()) return;
     if (depth > 64) {
       out_ += "...";
       return;
     }
-    using K = Value::Kind;
+    using K = PyValue::Kind;
     switch (v.kind()) {
       case K::None:
         out_ += "None";
@@ -123,7 +123,7 @@ class Printer {
  private:
   bool full() const { return out_.size() > limit_; }
 
-  void sequence(const char* open, const Value::Items& items, const char* close, int depth) {
+  void sequence(const char* open, const PyValue::Items& items, const char* close, int depth) {
     out_ += open;
     for (std::size_t i = 0; i < items.size() && !full(); ++i) {
       if (i > 0) out_ += ", ";
@@ -132,11 +132,11 @@ class Printer {
     out_ += close;
   }
 
-  void pairs(const Value::DictItems& items, int depth, bool keyword) {
+  void pairs(const PyValue::DictItems& items, int depth, bool keyword) {
     for (std::size_t i = 0; i < items.size() && !full(); ++i) {
       if (i > 0) out_ += ", ";
       const auto& [key, value] = items[i];
-      if (keyword && key.kind() == Value::Kind::String) {
+      if (keyword && key.kind() == PyValue::Kind::String) {
         out_ += key.as_string() + "=";
       } else {
         print(key, depth + 1);
@@ -146,7 +146,7 @@ class Printer {
     }
   }
 
-  void dict(const Value& v, int depth) {
+  void dict(const PyValue& v, int depth) {
     if (v.is_ordered_dict()) out_ += "OrderedDict(";
     out_ += '{';
     pairs(v.dict_items(), depth, false);
@@ -168,20 +168,20 @@ class Printer {
   }
 
   // module.Name(field=value, ...) for objects whose state is an attribute dict, like dataclasses.
-  void object(const Value& v, int depth) {
+  void object(const PyValue& v, int depth) {
     out_ += v.class_name() + "(";
     bool first = true;
     auto separate = [&] {
       if (!first) out_ += ", ";
       first = false;
     };
-    for (const Value& arg : v.items()) {
+    for (const PyValue& arg : v.items()) {
       if (full()) break;
       separate();
       print(arg, depth + 1);
     }
-    const Value& state = v.state();
-    if (state.kind() == Value::Kind::Dict && !state.dict_items().empty()) {
+    const PyValue& state = v.state();
+    if (state.kind() == PyValue::Kind::Dict && !state.dict_items().empty()) {
       separate();
       pairs(state.dict_items(), depth, true);
     } else if (!state.is_none()) {
@@ -204,7 +204,7 @@ class Printer {
 
 }  // namespace
 
-std::string Value::repr(std::size_t max_chars) const {
+std::string PyValue::repr(std::size_t max_chars) const {
   Printer printer(max_chars);
   printer.print(*this);
   return printer.take();

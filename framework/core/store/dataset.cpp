@@ -40,6 +40,17 @@ void Dataset::check_range(std::uint64_t first, std::uint64_t count, const char* 
 }
 
 namespace {
+// A memory space shaped like `count` rows of the dataset: with the same rank and row shape as the
+// file selection, HDF5 copies whole rows instead of going element by element.
+H5Id row_space(hid_t dataset, std::uint64_t count) {
+  H5Id space(H5Dget_space(dataset));
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  dims[0] = count;
+  return H5Id(H5Screate_simple(rank, dims.data(), nullptr));
+}
+
 // Selects rows [first, first + count) of a dataset's file space.
 H5Id select_rows(hid_t dataset, std::uint64_t first, std::uint64_t count) {
   H5Id space(H5Dget_space(dataset));
@@ -77,8 +88,7 @@ void Dataset::write_rows(std::uint64_t first, std::span<const T> data) {
     h5::check(H5Dset_extent(id_.get(), grown.data()), "growing dataset '" + path_ + "'");
   }
   H5Id file_space = select_rows(id_.get(), first, count);
-  const hsize_t n = data.size();
-  H5Id memory_space(H5Screate_simple(1, &n, nullptr));
+  H5Id memory_space = row_space(id_.get(), count);
   if constexpr (std::is_floating_point_v<T>) {
     if (dtype() == DType::Float16) {
       // HDF5's own float->half conversion mis-rounds values just below a power of two; convert
@@ -108,8 +118,7 @@ void Dataset::read_rows(std::uint64_t first, std::uint64_t count, std::span<T> o
   }
   if (count == 0) return;
   H5Id file_space = select_rows(id_.get(), first, count);
-  const hsize_t n = out.size();
-  H5Id memory_space(H5Screate_simple(1, &n, nullptr));
+  H5Id memory_space = row_space(id_.get(), count);
   if constexpr (std::is_floating_point_v<T>) {
     if (dtype() == DType::Float16) {
       // Read the bit patterns and widen them here, exactly, like the write path.

@@ -5,10 +5,10 @@
 //   const othrun::HostTensor& w = f.tensor("state_dict.W_enc");
 //   std::int64_t d_in = f.root["cfg"]["d_in"].as_int();       // a pickled dataclass's field
 //
-//   othrun::save_pth("probe.pth", othrun::Value::ordered_dict({{"weight", tensor}, {"step", 10}}));
+//   othrun::save_pth("probe.pth", othrun::PyValue::ordered_dict({{"weight", tensor}, {"step", 10}}));
 //
 // Reading never executes anything from the file: classes the reader does not know become generic
-// Value objects (class name, constructor arguments, attribute dict).
+// PyValue objects (class name, constructor arguments, attribute dict).
 #pragma once
 
 #include <cstddef>
@@ -29,7 +29,7 @@
 namespace othrun {
 
 // A Python value from a pickle: an immutable tree whose subtrees may be shared. Copies are cheap.
-class Value {
+class PyValue {
  public:
   enum class Kind {
     None,
@@ -48,37 +48,37 @@ class Value {
     Global,  // a reference to a class or function, e.g. a pickled enum type
     Object,  // an instance of any other class: module, name, constructor args, state
   };
-  using Items = std::vector<Value>;
-  using DictItems = std::vector<std::pair<Value, Value>>;
+  using Items = std::vector<PyValue>;
+  using DictItems = std::vector<std::pair<PyValue, PyValue>>;
 
-  Value() = default;  // None
-  Value(std::nullptr_t) {}
-  Value(bool value);
-  Value(std::int64_t value);
+  PyValue() = default;  // None
+  PyValue(std::nullptr_t) {}
+  PyValue(bool value);
+  PyValue(std::int64_t value);
   template <class T>
   requires(std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, std::int64_t>)
-      Value(T value)
-      : Value(checked_int(value)) {}
-  Value(double value);
-  Value(std::string value);
-  Value(const char* value) : Value(std::string(value)) {}
-  Value(HostTensor tensor);
+      PyValue(T value)
+      : PyValue(checked_int(value)) {}
+  PyValue(double value);
+  PyValue(std::string value);
+  PyValue(const char* value) : PyValue(std::string(value)) {}
+  PyValue(HostTensor tensor);
 
-  static Value list(Items items);
-  static Value tuple(Items items);
-  static Value set(Items items);
-  static Value dict(DictItems items);          // a plain dict
-  static Value ordered_dict(DictItems items);  // collections.OrderedDict, as state_dict() returns
-  static Value bytes(std::string data);
-  static Value device(std::string name);       // "cuda:0"
-  static Value torch_dtype(std::string name);  // "float32" for torch.float32
-  static Value global(std::string module, std::string name);
+  static PyValue list(Items items);
+  static PyValue tuple(Items items);
+  static PyValue set(Items items);
+  static PyValue dict(DictItems items);          // a plain dict
+  static PyValue ordered_dict(DictItems items);  // collections.OrderedDict, as state_dict() returns
+  static PyValue bytes(std::string data);
+  static PyValue device(std::string name);       // "cuda:0"
+  static PyValue torch_dtype(std::string name);  // "float32" for torch.float32
+  static PyValue global(std::string module, std::string name);
   // An object of class module.name. `entries` holds items set by SETITEM (dict subclasses such as
   // collections.defaultdict); `state` what BUILD set: usually the attribute dict.
-  static Value object(std::string module, std::string name, Items args, Value state,
+  static PyValue object(std::string module, std::string name, Items args, PyValue state,
                       DictItems entries = {});
   // A dict with a BUILD state (an OrderedDict's attributes, e.g. state_dict()._metadata).
-  static Value ordered_dict_with_state(DictItems items, Value state);
+  static PyValue ordered_dict_with_state(DictItems items, PyValue state);
 
   Kind kind() const { return kind_; }
   bool is_none() const { return kind_ == Kind::None; }
@@ -96,11 +96,11 @@ class Value {
   const std::string& module() const;  // Global, Object
   const std::string& name() const;    // Global, Object
   std::string class_name() const;     // "module.name"
-  const Value& state() const;         // Object or Dict: what BUILD set (None if nothing)
+  const PyValue& state() const;         // Object or Dict: what BUILD set (None if nothing)
 
   // A dict item with string key `key`, or an object's attribute (from its state dict or entries).
-  const Value* find(std::string_view key) const;
-  const Value& operator[](std::string_view key) const;  // throws DataError naming the key
+  const PyValue* find(std::string_view key) const;
+  const PyValue& operator[](std::string_view key) const;  // throws DataError naming the key
 
   // Python-like text, cut to about max_chars: "{'d_in': 512, 'device': device(type='cuda')}".
   std::string repr(std::size_t max_chars = 200) const;
@@ -109,10 +109,10 @@ class Value {
   struct Data;
   template <class T>
   static std::int64_t checked_int(T value) {
-    if (std::cmp_greater(value, INT64_MAX)) throw std::out_of_range("Value: integer over 2^63-1");
+    if (std::cmp_greater(value, INT64_MAX)) throw std::out_of_range("PyValue: integer over 2^63-1");
     return static_cast<std::int64_t>(value);
   }
-  Value(Kind kind, std::shared_ptr<const Data> data) : kind_(kind), data_(std::move(data)) {}
+  PyValue(Kind kind, std::shared_ptr<const Data> data) : kind_(kind), data_(std::move(data)) {}
   const Data& data(Kind expected) const;
   const Data& data(Kind expected, Kind alternative) const;
 
@@ -123,13 +123,13 @@ class Value {
   std::shared_ptr<const Data> data_;
 };
 
-const char* to_string(Value::Kind kind);  // "int", "str", "OrderedDict"... as Python names them
+const char* to_string(PyValue::Kind kind);  // "int", "str", "OrderedDict"... as Python names them
 
 // A loaded torch.save file.
 struct PthFile {
   std::filesystem::path path;
   int pickle_protocol = 0;
-  Value root;                        // what torch.load would return
+  PyValue root;                        // what torch.load would return
   std::vector<NamedTensor> tensors;  // every tensor in root, named as flatten_tensors() does
 
   const HostTensor* find(std::string_view name) const { return find_tensor(tensors, name); }
@@ -146,14 +146,14 @@ PthFile load_pth(const std::filesystem::path& path);
 // OrderedDict), lists, tuples, str, int, bool, None, float. torch 1.13's weights_only=True loader
 // rejects floats (it lacks the BINFLOAT opcode); newer torch and weights_only=False read them.
 // Writes to `path`.partial, then renames. Throws othrun::Error on a value it cannot write.
-void save_pth(const std::filesystem::path& path, const Value& root);
+void save_pth(const std::filesystem::path& path, const PyValue& root);
 
 // Every tensor in `root` with its path: dict keys, object attributes and list/tuple indices joined
 // by '.' ("state_dict.W_enc", "blocks.0.attn.W_Q"); a bare tensor is named "". A tensor reached by
 // two paths appears twice (same storage).
-std::vector<NamedTensor> flatten_tensors(const Value& root);
+std::vector<NamedTensor> flatten_tensors(const PyValue& root);
 
 // An OrderedDict of name -> tensor, what save_pth writes for a model's state dict.
-Value make_state_dict(const std::vector<NamedTensor>& tensors);
+PyValue make_state_dict(const std::vector<NamedTensor>& tensors);
 
 }  // namespace othrun

@@ -3,7 +3,7 @@
 //
 //   othrun::PthFile f = othrun::load_pth("model.pth");
 //   at::Tensor w = othrun::to_torch(f.tensor("blocks.0.attn.W_Q"));   // no copy
-//   othrun::save_pth("probe.pth", othrun::Value::ordered_dict({{"w", othrun::from_torch(w)}}));
+//   othrun::save_pth("probe.pth", othrun::PyValue::ordered_dict({{"w", othrun::from_torch(w)}}));
 //
 // Both directions share memory instead of copying, like torch.from_numpy: writes through one are
 // seen by the other, and each side keeps the memory alive. Call .clone() (at::Tensor) or
