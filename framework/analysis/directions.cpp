@@ -1,5 +1,5 @@
 // Directions to compare with the probe: SAE decoder rows / encoder columns or a tensor's rows or
-// columns. Kept out of the plugin: othrun/pth.hpp's Value clashes with othrun/schema.hpp's Value.
+// columns (a .pth read with othrun/pth.hpp).
 #include <othrun/analysis/probe.hpp>
 #include <othrun/analysis/sae.hpp>
 #include <othrun/error.hpp>

@@ -1,10 +1,9 @@
 // Loading SAEs from sae_training files and SAELens folders.
 #include <othrun/analysis/sae.hpp>
 
-#include "safetensors_min.hpp"
-
 #include <othrun/error.hpp>
 #include <othrun/pth.hpp>
+#include <othrun/safetensors.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -14,27 +13,16 @@ namespace othrun::analysis {
 
 namespace {
 
-std::vector<float> tensor_values(const PthFile& file, const std::string& name,
+// Tensor `name` of a .pth or safetensors file as float32 values, checked against `shape`.
+template <class File>
+std::vector<float> tensor_values(const File& file, const std::string& name,
                                  const std::vector<std::int64_t>& shape) {
-  const HostTensor& t = file.tensor(name);
+  const HostTensor& t = file.tensor(name);  // throws DataError naming the file when missing
   if (t.shape() != shape) {
     throw DataError(file.path.string() + ": " + name + " has shape " + shape_string(t.shape()) +
                     ", expected " + shape_string(shape));
   }
   return t.to_vector<float>();
-}
-
-std::vector<float> take(std::map<std::string, detail::FloatTensor>& tensors,
-                        const std::string& name, const std::vector<std::int64_t>& shape,
-                        const std::string& where) {
-  auto it = tensors.find(name);
-  if (it == tensors.end())
-    throw DataError(where + ": sae_weights.safetensors has no tensor " + name);
-  if (it->second.shape != shape) {
-    throw DataError(where + ": " + name + " has shape " + shape_string(it->second.shape) +
-                    ", expected " + shape_string(shape));
-  }
-  return std::move(it->second.values);
 }
 
 // The architecture of a SAELens cfg.json: "architecture" (6.x) or the pre-6.0
@@ -81,7 +69,7 @@ Sae load_sae(const std::filesystem::path& path) {
 Sae load_sae_training(const std::filesystem::path& file) {
   const PthFile pth = load_pth(file);
   const std::string where = file.string();
-  const Value* cfg = pth.root.find("cfg");
+  const PyValue* cfg = pth.root.find("cfg");
   if (!cfg || !pth.root.find("state_dict")) {
     throw DataError(where +
                     ": not a sae_training file (expected a dict with 'cfg' and 'state_dict')");
@@ -94,11 +82,12 @@ Sae load_sae_training(const std::filesystem::path& file) {
   if (w_enc.dim() != 2) throw DataError(where + ": state_dict.W_enc is not 2-D");
   sae.d_in = w_enc.shape()[0];
   sae.d_sae = w_enc.shape()[1];
-  if (const Value* d_in = cfg->find("d_in"); d_in && d_in->as_int() != sae.d_in) {
+  if (const PyValue* d_in = cfg->find("d_in"); d_in && d_in->as_int() != sae.d_in) {
     throw DataError(where + ": cfg.d_in = " + std::to_string(d_in->as_int()) + " but W_enc has " +
                     std::to_string(sae.d_in) + " rows");
   }
-  if (const Value* hook = cfg->find("hook_point"); hook && hook->kind() == Value::Kind::String) {
+  if (const PyValue* hook = cfg->find("hook_point");
+      hook && hook->kind() == PyValue::Kind::String) {
     sae.hook_name = hook->as_string();
   }
   sae.W_enc = w_enc.to_vector<float>();
@@ -139,19 +128,19 @@ Sae load_saelens(const std::filesystem::path& folder) {
   sae.k = saelens_k(cfg);
   sae.apply_b_dec_to_input = cfg.value("apply_b_dec_to_input", true);
   sae.hook_name = saelens_hook(cfg);
-  auto tensors = detail::read_safetensors(folder / "sae_weights.safetensors");
-  sae.W_enc = take(tensors, "W_enc", {sae.d_in, sae.d_sae}, where);
-  sae.W_dec = take(tensors, "W_dec", {sae.d_sae, sae.d_in}, where);
-  sae.b_dec = take(tensors, "b_dec", {sae.d_in}, where);
+  const SafetensorsFile tensors = load_safetensors(folder / "sae_weights.safetensors");
+  sae.W_enc = tensor_values(tensors, "W_enc", {sae.d_in, sae.d_sae});
+  sae.W_dec = tensor_values(tensors, "W_dec", {sae.d_sae, sae.d_in});
+  sae.b_dec = tensor_values(tensors, "b_dec", {sae.d_in});
   if (sae.architecture == SaeArchitecture::Gated) {
-    sae.b_gate = take(tensors, "b_gate", {sae.d_sae}, where);
-    sae.b_mag = take(tensors, "b_mag", {sae.d_sae}, where);
-    sae.r_mag = take(tensors, "r_mag", {sae.d_sae}, where);
+    sae.b_gate = tensor_values(tensors, "b_gate", {sae.d_sae});
+    sae.b_mag = tensor_values(tensors, "b_mag", {sae.d_sae});
+    sae.r_mag = tensor_values(tensors, "r_mag", {sae.d_sae});
   } else {
-    sae.b_enc = take(tensors, "b_enc", {sae.d_sae}, where);
+    sae.b_enc = tensor_values(tensors, "b_enc", {sae.d_sae});
   }
   if (sae.architecture == SaeArchitecture::JumpReLU) {
-    sae.threshold = take(tensors, "threshold", {sae.d_sae}, where);
+    sae.threshold = tensor_values(tensors, "threshold", {sae.d_sae});
   }
   sae.check(where);
   return sae;

@@ -5,6 +5,11 @@
 #include <othrun/error.hpp>
 #include <othrun/othello.hpp>
 
+#include <fmt/format.h>
+
+#include <charconv>
+#include <string_view>
+
 namespace othrun::analysis {
 
 std::string UnitSpec::name() const {
@@ -12,6 +17,22 @@ std::string UnitSpec::name() const {
   if (kind == "probe")
     return "probe " + direction + "_dir " + othello::square_label(square) + " on " + hook;
   return hook + "[" + std::to_string(index) + "]";
+}
+
+int UnitSpec::layer() const {
+  constexpr std::string_view prefix = "blocks.";
+  if (kind != "neuron" || !hook.starts_with(prefix)) return -1;
+  int l = -1;
+  const char* first = hook.data() + prefix.size();
+  const char* last = hook.data() + hook.size();
+  const auto [end, ec] = std::from_chars(first, last, l);
+  if (ec != std::errc() || end == first || end == last || *end != '.') return -1;
+  return l;
+}
+
+std::string UnitSpec::short_name() const {
+  const int l = layer();
+  return l < 0 ? name() : fmt::format("L{}N{}", l, index);
 }
 
 void declare_unit(Schema& schema) {

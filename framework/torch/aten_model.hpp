@@ -1,5 +1,5 @@
 // Internal to libothrun_torch: the LibTorch side of HookedTransformer. Only the three ATen TUs
-// (bridge_and_model.cpp, process_weights.cpp, forward.cpp) include it.
+// (hooked_transformer.cpp, process_weights.cpp, forward.cpp) include it.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -16,12 +16,6 @@ namespace othrun::gpt::detail {
 
 // TransformerLens parameter name -> float32 tensor.
 using WeightMap = std::map<std::string, at::Tensor>;
-
-// A float32 (or, for integer input, int64) LibTorch copy of `t`.
-at::Tensor to_aten(const HostTensor& t);
-// A float32 contiguous HostTensor viewing `t`'s memory (copied first only if `t` is not already
-// contiguous float32); the view keeps that memory alive.
-HostTensor to_host(const at::Tensor& t);
 
 // TransformerLens' process_weights on `w` in place; `config` becomes LNPre after fold_ln.
 void process_weights(WeightMap& w, ModelConfig& config, const ProcessOptions& options);

@@ -12,6 +12,7 @@
 
 #include <othrun/error.hpp>
 #include <othrun/torch/hooks.hpp>
+#include <othrun/torch_bridge.hpp>
 #include "aten_model.hpp"
 
 namespace othrun::gpt::detail {
@@ -36,14 +37,20 @@ class Recorder {
   // `pos_dim`: the positions axis (1, or 2 for [batch, head, query, key]).
   void record(const std::string& name, const at::Tensor& t, std::int64_t pos_dim = 1) {
     if (!wants(name)) return;
-    cache_[name] = to_host(t.narrow(pos_dim, begin_, end_ - begin_));
+    cache_[name] = to_cache(t.narrow(pos_dim, begin_, end_ - begin_));
   }
   void record_always(const std::string& name, const at::Tensor& t) {
-    cache_[name] = to_host(t.narrow(1, begin_, end_ - begin_));
+    cache_[name] = to_cache(t.narrow(1, begin_, end_ - begin_));
   }
   Cache take() { return std::move(cache_); }
 
  private:
+  // A contiguous float32 HostTensor sharing `t`'s memory (copied first only if `t` is not already
+  // contiguous float32).
+  static HostTensor to_cache(const at::Tensor& t) {
+    return from_torch(t.to(at::kFloat).contiguous());
+  }
+
   const RunRequest& request_;
   std::int64_t begin_, end_;
   Cache cache_;

@@ -43,11 +43,11 @@ fs::path checkpoint_path(const fs::path& dir, std::int64_t step) {
 
 void save_checkpoint(const fs::path& dir, const TrainCheckpoint& checkpoint) {
   fs::create_directories(dir);
-  Value::DictItems items{{"fingerprint", checkpoint.fingerprint},
-                         {"step", checkpoint.step},
-                         {"cursor", static_cast<std::int64_t>(checkpoint.cursor)},
-                         {"tensors", make_state_dict(checkpoint.tensors)}};
-  save_pth(checkpoint_path(dir, checkpoint.step), Value::dict(std::move(items)));
+  PyValue::DictItems items{{"fingerprint", checkpoint.fingerprint},
+                           {"step", checkpoint.step},
+                           {"cursor", static_cast<std::int64_t>(checkpoint.cursor)},
+                           {"tensors", make_state_dict(checkpoint.tensors)}};
+  save_pth(checkpoint_path(dir, checkpoint.step), PyValue::dict(std::move(items)));
 }
 
 std::optional<TrainCheckpoint> load_latest_checkpoint(const fs::path& dir,
@@ -83,12 +83,6 @@ void prune_checkpoints(const fs::path& dir, std::int64_t keep) {
 fs::path checkpoint_dir_for(const fs::path& product_path, const std::string& label) {
   return product_path.parent_path() / (label + ".checkpoints");
 }
-
-void save_state_dict(const fs::path& path, const std::vector<NamedTensor>& tensors) {
-  save_pth(path, make_state_dict(tensors));
-}
-
-void save_tensor(const fs::path& path, const HostTensor& tensor) { save_pth(path, Value(tensor)); }
 
 std::vector<NamedTensor> with_prefix_removed(const std::vector<NamedTensor>& tensors,
                                              const std::string& prefix) {

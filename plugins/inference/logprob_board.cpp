@@ -1,6 +1,11 @@
 #include "logprob_board.hpp"
 
 #include <othrun/othello.hpp>
+#include <othrun/report.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
 
 namespace othrun::inference {
 
@@ -37,6 +42,17 @@ void write_board(Group& root, const LogProbBoard& board, std::int64_t game, std:
   values.write_rows<float>(0, std::span<const float>(board.log_probs));
   Dataset mask = group.create_dataset<std::uint8_t>("mask", {8, 8});
   mask.write_rows<std::uint8_t>(0, std::span<const std::uint8_t>(board.mask));
+
+  report::Board z{};
+  std::copy(board.log_probs.begin(), board.log_probs.end(), z.begin());
+  report::write_figure(
+      root, report::log_prob_board(
+                "logprob_board", z, "Example Log Probs",
+                fmt::format("Log-probabilities of the next move after the first {} moves of game "
+                            "{} (log_softmax over all logits, token 0 dropped); the centre "
+                            "squares are never moves and stay blank. Dataset "
+                            "logprob_board/log_probs.",
+                            moves, game)));
 }
 
 }  // namespace othrun::inference

@@ -23,7 +23,8 @@ struct LogProbBoard {
 LogProbBoard logprob_board(const gpt::HookedTransformer& model, std::span<const std::int8_t> tokens,
                            std::int64_t moves);
 
-// Writes logprob_board/log_probs float32 [8, 8] and logprob_board/mask uint8 [8, 8].
+// Writes logprob_board/log_probs float32 [8, 8], logprob_board/mask uint8 [8, 8] and the figure
+// figures/logprob_board ("Example Log Probs").
 void write_board(Group& root, const LogProbBoard& board, std::int64_t game, std::int64_t moves);
 
 }  // namespace othrun::inference

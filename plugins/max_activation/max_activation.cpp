@@ -2,10 +2,14 @@
 // in the mine/theirs frame (and of its absolute value), and the moves just played when the unit is
 // active (> 0). The notebook's rule is `top: quantile` with q = 0.99: values strictly greater than
 // torch.quantile(values, 0.99) (docs/analyses.md, "max_activation").
+#include "figures.hpp"
+
 #include <othrun/analysis/inputs.hpp>
 #include <othrun/analysis/stats.hpp>
 #include <othrun/analysis/units.hpp>
 #include <othrun/plugin.hpp>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <numeric>
@@ -13,14 +17,6 @@
 namespace {
 
 using namespace othrun;
-
-template <class T>
-void put(Group& g, const std::string& name, const std::vector<T>& data,
-         std::vector<std::uint64_t> shape, const std::string& doc) {
-  Dataset d = g.create_dataset<T>(name, shape);
-  d.write_rows<T>(0, data);
-  d.attrs().set("doc", doc);
-}
 
 class MaxActivation : public Step {
  public:
@@ -58,9 +54,15 @@ class MaxActivation : public Step {
     const games::GameBatch batch = games.read(0, unit.games);
     const std::vector<std::size_t> selected = select(unit.values);
     Group& root = ctx.output().root();
+    max_activation::Results results;
     write_examples(root, unit, selected);
-    write_boards(root, unit, batch, selected);
-    write_active_moves(root, unit, batch);
+    write_boards(root, unit, batch, selected, results);
+    write_active_moves(root, unit, batch, results);
+    results.selected = selected.size();
+    results.selection = by_quantile_ ? fmt::format("value > quantile {}", quantile_)
+                                     : fmt::format("the {} largest values", k_);
+    results.mine_theirs = othello::to_string(convention_);
+    max_activation::write_figures(root, unit_, results);
   }
 
  private:
@@ -98,9 +100,10 @@ class MaxActivation : public Step {
     }
     Group g = root.create_group("examples");
     const auto n = static_cast<std::uint64_t>(sel.size());
-    put(g, "game", game, {n}, "game index of each example, largest value first");
-    put(g, "position", position, {n}, "position t (the state after move t)");
-    put(g, "value", value, {n}, "the unit's value");
+    analysis::write_dataset(g, "game", game, {n},
+                            "game index of each example, largest value first");
+    analysis::write_dataset(g, "position", position, {n}, "position t (the state after move t)");
+    analysis::write_dataset(g, "value", value, {n}, "the unit's value");
     auto a = root.attrs();
     a.set("unit", unit_.name());
     a.set("threshold", static_cast<double>(threshold_));
@@ -113,7 +116,7 @@ class MaxActivation : public Step {
   }
 
   void write_boards(Group& root, const analysis::UnitValues& unit, const games::GameBatch& batch,
-                    const std::vector<std::size_t>& sel) {
+                    const std::vector<std::size_t>& sel, max_activation::Results& results) {
     std::vector<double> mean(64, 0.0), mean_abs(64, 0.0);
     std::array<std::int8_t, 64> board{};
     for (std::size_t i : sel) {
@@ -129,13 +132,16 @@ class MaxActivation : public Step {
       mean[s] /= static_cast<double>(sel.size());
       mean_abs[s] /= static_cast<double>(sel.size());
     }
-    put(root, "mean_board", mean, {8, 8},
-        "mean over the examples of the board, +1 mine, -1 theirs, 0 empty");
-    put(root, "mean_abs_board", mean_abs, {8, 8}, "mean over the examples of |board| (occupancy)");
+    analysis::write_dataset(root, "mean_board", mean, {8, 8},
+                            "mean over the examples of the board, +1 mine, -1 theirs, 0 empty");
+    analysis::write_dataset(root, "mean_abs_board", mean_abs, {8, 8},
+                            "mean over the examples of |board| (occupancy)");
+    results.mean_board = std::move(mean);
+    results.mean_abs_board = std::move(mean_abs);
   }
 
   void write_active_moves(Group& root, const analysis::UnitValues& unit,
-                          const games::GameBatch& batch) {
+                          const games::GameBatch& batch, max_activation::Results& results) {
     std::vector<std::int64_t> counts(64, 0);
     std::int64_t active = 0;
     for (std::size_t i = 0; i < unit.values.size(); ++i) {
@@ -151,10 +157,13 @@ class MaxActivation : public Step {
     for (std::size_t s = 0; s < 64; ++s)
       fraction[s] = active ? static_cast<double>(counts[s]) / static_cast<double>(active) : 0.0;
     Group g = root.create_group("active_moves");
-    put(g, "counts", counts, {64},
+    analysis::write_dataset(
+        g, "counts", counts, {64},
         "positions where the unit is > 0, by the square of the move just played");
-    put(g, "fraction", fraction, {64}, "counts / active");
+    analysis::write_dataset(g, "fraction", fraction, {64}, "counts / active");
     g.attrs().set("active", active);
+    results.active_counts = std::move(counts);
+    results.active = active;
   }
 
   analysis::UnitSpec unit_;

@@ -2,6 +2,8 @@
 // just played is a square; a square is empty/mine/theirs/black/white; a square is a valid move; a
 // disc was flipped at a square), with per-label summaries and the label's AUROC
 // (docs/analyses.md, "neuron_spectrum").
+#include "figures.hpp"
+
 #include <othrun/analysis/inputs.hpp>
 #include <othrun/analysis/stats.hpp>
 #include <othrun/analysis/units.hpp>
@@ -13,14 +15,6 @@
 namespace {
 
 using namespace othrun;
-
-template <class T>
-void put(Group& g, const std::string& name, const std::vector<T>& data,
-         std::vector<std::uint64_t> shape, const std::string& doc) {
-  Dataset d = g.create_dataset<T>(name, shape);
-  d.write_rows<T>(0, data);
-  d.attrs().set("doc", doc);
-}
 
 int parse_square(const std::string& text) {
   if (auto s = othello::parse_square_label(text)) return *s;
@@ -112,7 +106,9 @@ class NeuronSpectrum : public Step {
       group[labels[i]].push_back(values[i]);
     }
     std::vector<double> counts, percent;
+    neuron_spectrum::Results results;
     for (int l = 0; l < 2; ++l) {
+      results.counts[l] = hist[l].counts();
       const double total = static_cast<double>(group[l].size());
       for (double c : hist[l].counts()) {
         counts.push_back(c);
@@ -120,23 +116,29 @@ class NeuronSpectrum : public Step {
       }
     }
     const auto b = static_cast<std::uint64_t>(bins_);
-    put(root, "edges", hist[0].edges(), {b + 1}, "bin edges over [min, max] of all values");
-    put(root, "counts", counts, {2, b}, "[label false/true, bin] counts");
-    put(root, "percent", percent, {2, b},
-        "counts as a percentage of each label's total (histnorm=percent)");
+    analysis::write_dataset(root, "edges", hist[0].edges(), {b + 1},
+                            "bin edges over [min, max] of all values");
+    analysis::write_dataset(root, "counts", counts, {2, b}, "[label false/true, bin] counts");
+    analysis::write_dataset(root, "percent", percent, {2, b},
+                            "counts as a percentage of each label's total (histnorm=percent)");
     std::vector<double> summary;
     for (int l = 0; l < 2; ++l) {
       const auto s = analysis::summarize(group[l]);
       summary.insert(summary.end(), {static_cast<double>(s.count), s.mean, s.std, s.min, s.max});
     }
-    put(root, "summary", summary, {2, 5}, "[label false/true] count, mean, std (ddof 0), min, max");
+    analysis::write_dataset(root, "summary", summary, {2, 5},
+                            "[label false/true] count, mean, std (ddof 0), min, max");
     auto a = root.attrs();
     a.set("unit", unit_.name());
     a.set("label", label_name());
-    a.set("auroc", analysis::exact_auroc(values, labels));
+    results.label = label_name();
+    results.edges = hist[0].edges();
+    results.auroc = analysis::exact_auroc(values, labels);
+    a.set("auroc", results.auroc);
     a.set("auroc_doc",
           "exact AUROC of the value as a score for the label (ties half); 1 - it for the other "
           "direction");
+    neuron_spectrum::write_figures(root, unit_, results);
   }
 
   std::string label_name() const {

@@ -3,6 +3,8 @@
 // ground truth per square, per position and per class, and the cosine similarity of a set of
 // directions (SAE decoder rows / encoder columns, or any tensor's rows or columns) with the probe
 // directions next to a random baseline (docs/analyses.md, "probe_projection").
+#include "figures.hpp"
+
 #include <othrun/analysis/inputs.hpp>
 #include <othrun/analysis/probe.hpp>
 #include <othrun/analysis/sae.hpp>
@@ -16,14 +18,6 @@
 namespace {
 
 using namespace othrun;
-
-template <class T>
-void put(Group& g, const std::string& name, const std::vector<T>& data,
-         std::vector<std::uint64_t> shape, const std::string& doc) {
-  Dataset d = g.create_dataset<T>(name, shape);
-  d.write_rows<T>(0, data);
-  d.attrs().set("doc", doc);
-}
 
 class ProbeProjection : public Step {
  public:
@@ -131,15 +125,18 @@ class ProbeProjection : public Step {
       return out;
     };
     Group g = root.create_group("accuracy");
-    put(g, "per_square", ratio(sq_ok, sq_n), {8, 8}, "accuracy per square");
-    put(g, "per_position", ratio(pos_ok, pos_n), {pos},
-        "accuracy per position (NaN outside accuracy_positions)");
-    put(g, "per_class", ratio(cls_ok, cls_n), {3}, "recall per true class: blank, theirs, mine");
-    put(g, "count_per_class", cls_n, {3}, "cells per true class");
+    analysis::write_dataset(g, "per_square", ratio(sq_ok, sq_n), {8, 8}, "accuracy per square");
+    analysis::write_dataset(g, "per_position", ratio(pos_ok, pos_n), {pos},
+                            "accuracy per position (NaN outside accuracy_positions)");
+    analysis::write_dataset(g, "per_class", ratio(cls_ok, cls_n), {3},
+                            "recall per true class: blank, theirs, mine");
+    analysis::write_dataset(g, "count_per_class", cls_n, {3}, "cells per true class");
     double ok = 0, all = 0;
     for (int i = 0; i < 3; ++i)
       ok += cls_ok[static_cast<std::size_t>(i)], all += cls_n[static_cast<std::size_t>(i)];
     g.attrs().set("overall", ok / all);
+    probe_projection::write_figures(
+        root, {hook_, ratio(sq_ok, sq_n), ratio(pos_ok, pos_n), positions_, ok / all});
     root.attrs().set("hook", hook_);
     root.attrs().set("probe", probe_path_.string());
     root.attrs().set("mine_theirs", othello::to_string(convention_));
@@ -197,9 +194,12 @@ class ProbeProjection : public Step {
       cos_table(*dirs, probe, blank, mine, max_abs);
       Group sub = g.create_group(name);
       const auto count = static_cast<std::uint64_t>(dirs->count);
-      put(sub, "blank", blank, {count, 64}, "cosine with blank_dir of each square");
-      put(sub, "mine", mine, {count, 64}, "cosine with mine_dir of each square");
-      put(sub, "max_abs", max_abs, {count}, "max |cosine| over squares and both directions");
+      analysis::write_dataset(sub, "blank", blank, {count, 64},
+                              "cosine with blank_dir of each square");
+      analysis::write_dataset(sub, "mine", mine, {count, 64},
+                              "cosine with mine_dir of each square");
+      analysis::write_dataset(sub, "max_abs", max_abs, {count},
+                              "max |cosine| over squares and both directions");
     }
     g.attrs().set("source", directions_.string());
     g.attrs().set("directions_source", source_);

@@ -1,5 +1,6 @@
 // Writing sae_correlation's results (docs/analyses.md, "sae_correlation").
 #include "correlation.hpp"
+#include "figures.hpp"
 
 #include <othrun/analysis/stats.hpp>
 #include <othrun/othello.hpp>
@@ -12,14 +13,6 @@ using analysis::FeatureClassStats;
 using analysis::kClasses;
 
 namespace {
-
-template <class T>
-void put(Group& g, const std::string& name, const std::vector<T>& data,
-         std::vector<std::uint64_t> shape, const std::string& doc) {
-  Dataset d = g.create_dataset<T>(name, shape);
-  d.write_rows<T>(0, data);
-  d.attrs().set("doc", doc);
-}
 
 std::vector<std::string> state_names(const Options& options) {
   if (options.notebook_compat) return {"empty", "white", "black"};
@@ -42,20 +35,23 @@ void write_pairs(Group& g, const std::vector<Pair>& pairs, bool notebook) {
     notebook_labels.push_back(notebook_square_label(p.square));
   }
   const auto k = static_cast<std::uint64_t>(pairs.size());
-  put(g, "feature", feature, {k}, "feature index");
-  put(g, "square", square, {k}, "square index 0..63 (row * 8 + col)");
-  put(g, "state", state, {k}, "state index into the product's `states` attribute");
-  put(g, "score", score, {k},
-      notebook ? "corr(acts == 0, state < 0), the notebook's value"
-               : "the ranking metric (attribute rank_by)");
-  put(g, "counts", counts, {k, 2, 2},
+  analysis::write_dataset(g, "feature", feature, {k}, "feature index");
+  analysis::write_dataset(g, "square", square, {k}, "square index 0..63 (row * 8 + col)");
+  analysis::write_dataset(g, "state", state, {k},
+                          "state index into the product's `states` attribute");
+  analysis::write_dataset(g, "score", score, {k},
+                          notebook ? "corr(acts == 0, state < 0), the notebook's value"
+                                   : "the ranking metric (attribute rank_by)");
+  analysis::write_dataset(
+      g, "counts", counts, {k, 2, 2},
       notebook ? "[pair, square empty?, feature fired?] row counts (the notebook's 2x2 bars)"
                : "[pair, square in state?, feature fired?] row counts");
   g.attrs().set("square_label", labels);
   if (notebook) g.attrs().set("notebook_square_label", notebook_labels);
 }
 
-void write_histogram(Group& g, const FeatureClassStats& stats, const Options& options) {
+analysis::Histogram write_histogram(Group& g, const FeatureClassStats& stats,
+                                    const Options& options) {
   analysis::Histogram hist(-1.0, 1.0, options.histogram_bins);
   for (std::int64_t f = 0; f < stats.d_sae(); ++f) {
     if (options.notebook_compat) {
@@ -64,10 +60,13 @@ void write_histogram(Group& g, const FeatureClassStats& stats, const Options& op
       for (int j = 0; j < kClasses; ++j) hist.add(stats.firing_corr(f, j));
     }
   }
-  put(g, "edges", hist.edges(), {hist.edges().size()}, "bin edges over [-1, 1]");
-  put(g, "counts", hist.counts(), {hist.counts().size()},
-      options.notebook_compat ? "pairs (feature, square) per bin of the notebook's correlation"
+  analysis::write_dataset(g, "edges", hist.edges(), {hist.edges().size()},
+                          "bin edges over [-1, 1]");
+  analysis::write_dataset(g, "counts", hist.counts(), {hist.counts().size()},
+                          options.notebook_compat
+                              ? "pairs (feature, square) per bin of the notebook's correlation"
                               : "pairs (feature, square, state) per bin of firing_corr");
+  return hist;
 }
 
 }  // namespace
@@ -107,28 +106,32 @@ void write_results(Group& root, const FeatureClassStats& stats, const Options& o
   a.set("rank_by", options.rank_by);
   a.set("mine_theirs", othello::to_string(options.convention));
   const std::vector<std::uint64_t> shape{du, 64, 3};
-  put(root, "firing_corr", firing, shape,
-      "Pearson(fired = act > 0, square in state) [feature, square, state]");
-  put(root, "act_corr", act, shape, "Pearson(activation, square in state)");
-  put(root, "f1", f1, shape, "F1 of `fired` predicting `square in state`");
-  put(root, "auroc", auroc, shape,
-      "AUROC of the activation as a score for `square in state` (binned)");
-  put(root, "auroc_tie_bound", bound, shape, "largest |error| of auroc caused by the binning");
-  put(root, "fired_class", fired_class, shape,
-      "rows where the feature fired and the square is in state");
-  put(root, "class_count", class_count, {64, 3}, "rows where the square is in state");
-  put(root, "fired", fired, {du}, "rows where the feature fired");
-  put(root, "sum_act", sum_act, {du}, "sum of activations");
-  put(root, "sum_act2", sum_act2, {du}, "sum of squared activations");
-  put(root, "auroc_bin_edges", options.bins.edges(),
+  analysis::write_dataset(root, "firing_corr", firing, shape,
+                          "Pearson(fired = act > 0, square in state) [feature, square, state]");
+  analysis::write_dataset(root, "act_corr", act, shape, "Pearson(activation, square in state)");
+  analysis::write_dataset(root, "f1", f1, shape, "F1 of `fired` predicting `square in state`");
+  analysis::write_dataset(root, "auroc", auroc, shape,
+                          "AUROC of the activation as a score for `square in state` (binned)");
+  analysis::write_dataset(root, "auroc_tie_bound", bound, shape,
+                          "largest |error| of auroc caused by the binning");
+  analysis::write_dataset(root, "fired_class", fired_class, shape,
+                          "rows where the feature fired and the square is in state");
+  analysis::write_dataset(root, "class_count", class_count, {64, 3},
+                          "rows where the square is in state");
+  analysis::write_dataset(root, "fired", fired, {du}, "rows where the feature fired");
+  analysis::write_dataset(root, "sum_act", sum_act, {du}, "sum of activations");
+  analysis::write_dataset(root, "sum_act2", sum_act2, {du}, "sum of squared activations");
+  analysis::write_dataset(
+      root, "auroc_bin_edges", options.bins.edges(),
       {static_cast<std::uint64_t>(options.bins.bins) + 1},
       "log-spaced AUROC bins of positive activations (zeros are an exact bin of their own)");
 
+  std::vector<Pair> pairs = top_pairs(stats, options);
   Group top = root.create_group("top_pairs");
-  write_pairs(top, top_pairs(stats, options), false);
+  write_pairs(top, pairs, false);
   top.attrs().set("rank_by", options.rank_by);
-  Group hist = root.create_group("histogram");
-  write_histogram(hist, stats, options);
+  Group hist_group = root.create_group("histogram");
+  const analysis::Histogram hist = write_histogram(hist_group, stats, options);
   if (options.notebook_compat) {
     Group nb = root.create_group("notebook");
     std::vector<float> corr(du * 64);
@@ -137,11 +140,14 @@ void write_results(Group& root, const FeatureClassStats& stats, const Options& o
         corr[static_cast<std::size_t>(f) * 64 + static_cast<std::size_t>(s)] =
             static_cast<float>(-stats.firing_corr(f, s * 3 + 1));
     }
-    put(nb, "corr", corr, {du, 64},
+    analysis::write_dataset(
+        nb, "corr", corr, {du, 64},
         "the notebook's relevant_corr: corrcoef(acts == 0, state < 0), NaN -> 0");
-    Group pairs = nb.create_group("top_pairs");
-    write_pairs(pairs, notebook_top_pairs(stats, options.top_k), true);
+    pairs = notebook_top_pairs(stats, options.top_k);
+    Group nb_pairs = nb.create_group("top_pairs");
+    write_pairs(nb_pairs, pairs, true);
   }
+  write_figures(root, hist, pairs, options);
 }
 
 }  // namespace othrun::sae_correlation

@@ -9,13 +9,6 @@ namespace {
 
 using namespace othrun;
 
-template <class T>
-void put(Group& g, const std::string& name, const std::vector<T>& data, const std::string& doc) {
-  Dataset d = g.create_dataset<T>(name, {data.size()});
-  d.write_rows<T>(0, data);
-  d.attrs().set("doc", doc);
-}
-
 class SaeEncode : public Step {
  public:
   static constexpr const char* kName = "sae_encode";
@@ -96,8 +89,8 @@ class SaeEncode : public Step {
            "mse: mean (out - x)^2; mse_sae_training: mean (out - x)^2 / ||x - mean_batch(x)||"
            " with batches of chunk_games games; explained_variance: 1 - SSE / total SS");
     std::vector<std::int64_t> fired(m.fired().begin(), m.fired().end());
-    put(g, "fired", fired, "rows where each feature fired (> 0)");
-    put(g, "density", m.density(), "fired / rows per feature");
+    analysis::write_dataset(g, "fired", fired, {}, "rows where each feature fired (> 0)");
+    analysis::write_dataset(g, "density", m.density(), {}, "fired / rows per feature");
   }
 
   std::filesystem::path sae_path_;

@@ -8,6 +8,7 @@
 #include <othrun/log.hpp>
 #include <othrun/othello.hpp>
 #include <othrun/plugin.hpp>
+#include <othrun/pth.hpp>
 #include <othrun/train/checkpoint_file.hpp>
 #include <othrun/train/model_training.hpp>
 
@@ -105,7 +106,7 @@ class TrainModel : public Step {
               o.steps, o.batch_games, o.checkpoint_dir.string());
     const ModelTrainingResult r = train_model(o);
     std::filesystem::create_directories(path.parent_path());
-    save_state_dict(path, r.state);
+    save_pth(path, make_state_dict(r.state));
     write_product(ctx.output().root(), o, r, path);
     if (!config_.get_bool("keep_checkpoints_after")) std::filesystem::remove_all(o.checkpoint_dir);
   }

@@ -5,7 +5,7 @@
 #include <othrun/games.hpp>
 #include <othrun/log.hpp>
 #include <othrun/plugin.hpp>
-#include <othrun/train/checkpoint_file.hpp>
+#include <othrun/pth.hpp>
 #include <othrun/train/probe_training.hpp>
 
 #include <cmath>
@@ -105,7 +105,7 @@ class TrainProbe : public Step {
     const auto path = c_.get_string("output").empty()
                           ? ctx.output().path().parent_path() / (ctx.output().label() + ".pth")
                           : c_.get_path("output");
-    save_tensor(path, HostTensor::from_values<float>({3, o.d_model, 8, 8, 3}, probe));
+    save_pth(path, PyValue(HostTensor::from_values<float>({3, o.d_model, 8, 8, 3}, probe)));
     Group& root = ctx.output().root();
     Dataset d = root.create_dataset<double>("accuracy", {3, 64});
     d.write_rows<double>(0, accuracy);

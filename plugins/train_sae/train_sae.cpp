@@ -39,37 +39,6 @@ std::vector<float> read_rows(const analysis::ActivationReader& acts, std::uint64
   return out;
 }
 
-analysis::Sae as_analysis_sae(const SaeWeights& w, const std::string& architecture,
-                              std::int64_t k) {
-  analysis::Sae sae;
-  sae.architecture = architecture == "topk" ? analysis::SaeArchitecture::TopK
-                                            : analysis::SaeArchitecture::Standard;
-  sae.d_in = w.d_in;
-  sae.d_sae = w.d_sae;
-  sae.k = k;
-  sae.W_enc = w.W_enc;
-  sae.b_enc = w.b_enc;
-  sae.W_dec = w.W_dec;
-  sae.b_dec = w.b_dec;
-  return sae;
-}
-
-analysis::SparseRows sparse_of(const std::vector<float>& dense, std::int64_t cols) {
-  analysis::SparseRows rows;
-  rows.cols = cols;
-  for (std::size_t r = 0; r * static_cast<std::size_t>(cols) < dense.size(); ++r) {
-    for (std::int64_t c = 0; c < cols; ++c) {
-      const float v = dense[r * static_cast<std::size_t>(cols) + static_cast<std::size_t>(c)];
-      if (v != 0) {
-        rows.index.push_back(static_cast<std::int32_t>(c));
-        rows.value.push_back(v);
-      }
-    }
-    rows.row_ptr.push_back(static_cast<std::int64_t>(rows.value.size()));
-  }
-  return rows;
-}
-
 HostTensor matrix(const std::vector<float>& v, std::int64_t rows, std::int64_t cols) {
   return cols > 0 ? HostTensor::from_values<float>({rows, cols}, v)
                   : HostTensor::from_values<float>({rows}, v);
@@ -197,7 +166,7 @@ class TrainSae : public Step {
                      const analysis::ActivationReader& acts, std::int64_t stored_start,
                      std::int64_t begin, std::int64_t end, std::uint64_t holdout) const {
     const analysis::Sae sae =
-        as_analysis_sae(r.weights, c_.get_string("architecture"), c_.get_int("k"));
+        to_analysis_sae(r.weights, c_.get_string("architecture"), c_.get_int("k"));
     analysis::SaeMetrics metrics(sae.d_in, sae.d_sae);
     const std::uint64_t first = acts.games() - holdout;
     for (std::uint64_t g = first; g < acts.games(); g += 256) {
@@ -207,7 +176,10 @@ class TrainSae : public Step {
       std::vector<float> a(static_cast<std::size_t>(n * sae.d_sae)), out(x.size());
       sae.encode(x.data(), n, a.data());
       sae.decode(a.data(), n, out.data());
-      metrics.consume(x.data(), out.data(), sparse_of(a, sae.d_sae));
+      analysis::SparseRows sparse;
+      sparse.cols = sae.d_sae;
+      sparse.append_dense(a.data(), n);
+      metrics.consume(x.data(), out.data(), sparse);
     }
     auto attrs = root.attrs();
     attrs.set("heldout_games", static_cast<std::int64_t>(holdout));

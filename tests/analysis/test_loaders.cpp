@@ -1,11 +1,11 @@
 // SAE and probe loaders on fixture files of every format, against the originals' outputs
 // (tests/fixtures/make_analysis_fixtures.py).
 #include "harness.hpp"
-#include "safetensors_min.hpp"
 
 #include <othrun/analysis/probe.hpp>
 #include <othrun/analysis/sae.hpp>
 #include <othrun/error.hpp>
+#include <othrun/safetensors.hpp>
 
 #include <gtest/gtest.h>
 
@@ -23,15 +23,19 @@ void expect_close(const std::vector<float>& a, const std::vector<float>& b, floa
   for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], tol) << what << " at " << i;
 }
 
+std::vector<float> values(const SafetensorsFile& file, const std::string& name) {
+  return file.tensor(name).to_vector<float>();
+}
+
 void check_forward(const Sae& sae, const std::string& expected_file) {
-  auto expected = analysis::detail::read_safetensors(fixture(expected_file));
-  const auto& x = expected.at("x").values;
+  auto expected = load_safetensors(fixture(expected_file));
+  const auto x = values(expected, "x");
   const auto rows = static_cast<std::int64_t>(x.size()) / sae.d_in;
   std::vector<float> acts(static_cast<std::size_t>(rows * sae.d_sae)), out(x.size());
   sae.encode(x.data(), rows, acts.data());
   sae.decode(acts.data(), rows, out.data());
-  expect_close(acts, expected.at("acts").values, 2e-5f, expected_file + " acts");
-  expect_close(out, expected.at("out").values, 2e-5f, expected_file + " out");
+  expect_close(acts, values(expected, "acts"), 2e-5f, expected_file + " acts");
+  expect_close(out, values(expected, "out"), 2e-5f, expected_file + " out");
 }
 
 }  // namespace
@@ -47,8 +51,8 @@ TEST(SaeLoader, SaeTrainingFile) {
 
 TEST(SaeLoader, SaeTrainingMseDefinition) {
   const Sae sae = load_sae(fixture("sae_training.pt"));
-  auto expected = analysis::detail::read_safetensors(fixture("sae_training.expected.safetensors"));
-  const auto& x = expected.at("x").values;
+  auto expected = load_safetensors(fixture("sae_training.expected.safetensors"));
+  const auto x = values(expected, "x");
   const std::int64_t rows = static_cast<std::int64_t>(x.size()) / sae.d_in;
   std::vector<float> acts(static_cast<std::size_t>(rows * sae.d_sae)), out(x.size());
   sae.encode(x.data(), rows, acts.data());
@@ -58,7 +62,7 @@ TEST(SaeLoader, SaeTrainingMseDefinition) {
   sparse.append_dense(acts.data(), rows);
   SaeMetrics metrics(sae.d_in, sae.d_sae);
   metrics.consume(x.data(), out.data(), sparse);
-  EXPECT_NEAR(metrics.mse_sae_training(), expected.at("mse_sae_training").values[0], 1e-6);
+  EXPECT_NEAR(metrics.mse_sae_training(), values(expected, "mse_sae_training")[0], 1e-6);
   EXPECT_NEAR(metrics.l0(), static_cast<double>(sparse.nnz()) / static_cast<double>(rows), 1e-12);
 }
 
@@ -97,14 +101,14 @@ TEST(SaeLoader, RejectsUnsupportedNormalisation) {
 }
 
 TEST(ProbeLoader, CollapseAsTheNotebook) {
-  auto expected = analysis::detail::read_safetensors(fixture("probe.expected.safetensors"));
+  auto expected = load_safetensors(fixture("probe.expected.safetensors"));
   const Probe raw = load_probe(fixture("probe.pth"), false);
   EXPECT_EQ(raw.d_model, 8);
-  expect_close(raw.weights, expected.at("probe").values, 1e-6f, "probe");
-  expect_close(raw.blank_dir, expected.at("blank_dir").values, 1e-6f, "blank_dir");
-  expect_close(raw.mine_dir, expected.at("mine_dir").values, 1e-6f, "mine_dir");
+  expect_close(raw.weights, values(expected, "probe"), 1e-6f, "probe");
+  expect_close(raw.blank_dir, values(expected, "blank_dir"), 1e-6f, "blank_dir");
+  expect_close(raw.mine_dir, values(expected, "mine_dir"), 1e-6f, "mine_dir");
   const Probe unit = load_probe(fixture("probe.pth"), true);
-  expect_close(unit.blank_dir, expected.at("blank_dir_norm").values, 1e-6f, "blank_dir_norm");
-  expect_close(unit.mine_dir, expected.at("mine_dir_norm").values, 1e-6f, "mine_dir_norm");
+  expect_close(unit.blank_dir, values(expected, "blank_dir_norm"), 1e-6f, "blank_dir_norm");
+  expect_close(unit.mine_dir, values(expected, "mine_dir_norm"), 1e-6f, "mine_dir_norm");
   EXPECT_THROW(load_probe(fixture("sae_training.pt"), false), DataError);
 }

@@ -3,9 +3,12 @@
 #include "harness.hpp"
 
 #include <othrun/analysis/inputs.hpp>
+#include <othrun/report.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -55,6 +58,101 @@ std::vector<double> read_all(const Store& store, const std::string& label,
   return store.open(label).root().dataset(path).read_all<double>();
 }
 
+// A figure of a product with its parsed Plotly JSON.
+struct StoredFigure {
+  report::Figure figure;
+  nlohmann::json plotly;
+  const nlohmann::json& trace(std::size_t i = 0) const { return plotly.at("data").at(i); }
+  std::string title() const { return plotly.at("layout").at("title").at("text"); }
+};
+
+StoredFigure stored_figure(const Store& store, const std::string& label, const std::string& name) {
+  const Product product = store.open(label);
+  std::vector<std::string> names;
+  for (report::Figure& f : report::read_figures(product.root())) {
+    if (f.name == name) {
+      nlohmann::json plotly = nlohmann::json::parse(f.plotly_json);
+      EXPECT_EQ(plotly.at("layout").at("title").at("text"), f.title) << name;
+      return {std::move(f), std::move(plotly)};
+    }
+    names.push_back(f.name);
+  }
+  std::string have;
+  for (const auto& n : names) have += " " + n;
+  throw std::runtime_error(label + " has no figure " + name + "; it has:" + have);
+}
+
+// An 8x8 heatmap's z equals `board` (square s = row * 8 + col; NaN drawn blank).
+void expect_board(const StoredFigure& f, const std::vector<double>& board) {
+  EXPECT_EQ(f.figure.kind, "heatmap");
+  const auto& z = f.trace().at("z");
+  ASSERT_EQ(z.size(), 8u);
+  ASSERT_EQ(board.size(), 64u);
+  for (std::size_t r = 0; r < 8; ++r) {
+    ASSERT_EQ(z[r].size(), 8u);
+    for (std::size_t c = 0; c < 8; ++c) {
+      const double want = board[r * 8 + c];
+      if (std::isnan(want)) {
+        EXPECT_TRUE(z[r][c].is_null()) << f.figure.name << " " << r << "," << c;
+      } else {
+        EXPECT_DOUBLE_EQ(z[r][c].get<double>(), want) << f.figure.name << " " << r << "," << c;
+      }
+    }
+  }
+}
+
+double sum(const nlohmann::json& values) {
+  double total = 0;
+  for (const auto& v : values) total += v.get<double>();
+  return total;
+}
+
+// The correlation histogram, the top pairs table and one 2x2 chart per pair, linked both ways;
+// `pairs` is the group holding the pairs the figures show.
+void expect_correlation_figures(const Store& store, const std::string& label,
+                                const std::string& pairs, const std::string& histogram_title,
+                                bool notebook) {
+  const auto hist = stored_figure(store, label, "correlation_histogram");
+  EXPECT_EQ(hist.figure.kind, "correlation_histogram");
+  EXPECT_EQ(hist.figure.title, histogram_title);
+  EXPECT_EQ(hist.trace().at("x").size(), 100u);
+  EXPECT_EQ(sum(hist.trace().at("y")),
+            sum(nlohmann::json(read_all(store, label, "histogram/counts"))));
+
+  const Product product = store.open(label);
+  const Group top = product.root().group(pairs);
+  const auto feature = top.dataset("feature").read_all<std::int64_t>();
+  const auto state = top.dataset("state").read_all<std::int64_t>();
+  const auto counts = top.dataset("counts").read_all<double>();  // [pair, in state?, fired?]
+  const auto labels = top.attrs().get_strings(notebook ? "notebook_square_label" : "square_label");
+  ASSERT_EQ(feature.size(), 10u);
+
+  const auto table = stored_figure(store, label, "top_pairs");
+  EXPECT_EQ(table.figure.kind, "table");
+  const auto& cells = table.trace().at("cells").at("values");
+  EXPECT_EQ(cells.at(0).size(), 10u);  // one row per pair
+  EXPECT_EQ(table.trace().at("header").at("values").size(), notebook ? 5u : 6u);
+  const char* const states[] = {"Empty", "Theirs", "Mine"};
+  for (std::size_t i = 0; i < feature.size(); ++i) {
+    const std::string name = "pair_" + std::to_string(i + 1);
+    EXPECT_NE(std::find(table.figure.related.begin(), table.figure.related.end(), name),
+              table.figure.related.end());
+    EXPECT_EQ(cells.back()[i], name);
+    const auto bars = stored_figure(store, label, name);
+    EXPECT_EQ(bars.figure.kind, "pair_counts");
+    const std::string st = notebook ? "Empty" : states[state[i]];
+    EXPECT_EQ(bars.figure.title,
+              "Feature " + std::to_string(feature[i]) + " vs Is" + st + "(" + labels[i] + ")");
+    EXPECT_EQ(bars.figure.related, std::vector<std::string>{"top_pairs"});
+    ASSERT_EQ(bars.plotly.at("data").size(), 2u);
+    EXPECT_EQ(bars.trace(0).at("name"), st);
+    EXPECT_EQ(bars.trace(1).at("name"), "Not " + st);
+    EXPECT_EQ(bars.trace(0).at("x"), nlohmann::json({"False", "True"}));
+    EXPECT_EQ(bars.trace(0).at("y"), nlohmann::json({counts[i * 4 + 2], counts[i * 4 + 3]}));
+    EXPECT_EQ(bars.trace(1).at("y"), nlohmann::json({counts[i * 4 + 0], counts[i * 4 + 1]}));
+  }
+}
+
 }  // namespace
 
 TEST_F(AnalysisStore, SaeEncodeStoresCsrAndMetrics) {
@@ -78,6 +176,10 @@ TEST_F(AnalysisStore, SaeCorrelationMatchesNumpyAndNotebook) {
              {{"features", std::string("features")}, {"notebook_compat", true}});
   std::string out;
   EXPECT_EQ(run_python("check_sae_correlation.py", {store_->index_path().string()}, out), 0) << out;
+  expect_correlation_figures(*store_, "corr", "top_pairs",
+                             "Correlation between feature firing and square state", false);
+  expect_correlation_figures(*store_, "corr_nb", "notebook/top_pairs",
+                             "Correlation between feature acts and is_empty", true);
 }
 
 TEST_F(AnalysisStore, SaeCorrelationIndependentOfChunksAndThreads) {
@@ -119,6 +221,41 @@ TEST_F(AnalysisStore, MaxActivationAndSpectrumMatchTorch) {
                    {"bins", std::int64_t{30}}}));
   std::string out;
   EXPECT_EQ(run_python("check_units.py", {store_->index_path().string()}, out), 0) << out;
+
+  // The notebook's figures, from the stored results.
+  const auto mean = stored_figure(*store_, "max_nb", "mean_board");
+  EXPECT_EQ(mean.figure.title, "Max activating dataset examples for L6N3");
+  expect_board(mean, read_all(*store_, "max_nb", "mean_board"));
+  EXPECT_EQ(mean.trace().at("zmid"), 0.0);
+  const auto mean_abs = stored_figure(*store_, "max_nb", "mean_abs_board");
+  EXPECT_EQ(mean_abs.figure.title, "Max activating dataset examples for L6N3 (abs value)");
+  expect_board(mean_abs, read_all(*store_, "max_nb", "mean_abs_board"));
+  const auto moves = stored_figure(*store_, "max_nb", "active_moves");
+  EXPECT_EQ(moves.figure.kind, "bar");
+  EXPECT_EQ(moves.figure.title, "Current move when L6N3 activates");
+  EXPECT_EQ(moves.trace().at("x").size(), 60u);  // every square but the centre four
+  EXPECT_EQ(sum(moves.trace().at("y")),
+            static_cast<double>(
+                store_->open("max_nb").root().group("active_moves").attrs().get_int("active")));
+  EXPECT_EQ(stored_figure(*store_, "max_feature", "mean_board").figure.title,
+            "Max activating dataset examples for feature 2");
+
+  const auto spectrum = stored_figure(*store_, "spectrum", "spectrum");
+  EXPECT_EQ(spectrum.figure.kind, "spectrum");
+  EXPECT_EQ(spectrum.figure.title, "L6N3 spectrum plot testing current_move==E0");
+  ASSERT_EQ(spectrum.plotly.at("data").size(), 2u);
+  const auto percent = read_all(*store_, "spectrum", "percent");
+  for (std::size_t l = 0; l < 2; ++l) {
+    EXPECT_EQ(spectrum.trace(l).at("name"), l ? "True" : "False");
+    const auto& y = spectrum.trace(l).at("y");
+    ASSERT_EQ(y.size(), 100u);
+    for (std::size_t b = 0; b < 100; ++b)
+      EXPECT_NEAR(y[b].get<double>(), percent[l * 100 + b], 1e-9);
+  }
+  EXPECT_NEAR(sum(spectrum.trace(0).at("y")), 100.0, 1e-9);
+  const auto state = stored_figure(*store_, "spectrum_state", "spectrum");
+  EXPECT_EQ(state.figure.title, "L6N3 spectrum plot testing C3==mine");
+  EXPECT_EQ(state.trace(0).at("x").size(), 30u);
 }
 
 // A unit that is 2 exactly when the move just played is E0 and -1 otherwise: the spectrum
@@ -150,6 +287,15 @@ TEST_F(AnalysisStore, HandComputedMoveDetector) {
   const auto fraction = max.root().dataset("active_moves/fraction").read_all<double>();
   EXPECT_DOUBLE_EQ(fraction[32], 1.0);
   EXPECT_EQ(max.root().group("active_moves").attrs().get_int("active"), e0);
+  const auto moves = stored_figure(*store_, "det_max", "active_moves");
+  const auto& squares = moves.trace().at("x");
+  const auto& counts = moves.trace().at("y");
+  for (std::size_t i = 0; i < squares.size(); ++i) {
+    EXPECT_EQ(counts[i].get<double>(), squares[i] == "E0" ? static_cast<double>(e0) : 0.0)
+        << squares[i];
+  }
+  EXPECT_EQ(stored_figure(*store_, "det_spectrum", "spectrum").figure.title,
+            "unit[0] spectrum plot testing current_move==E0");
 }
 
 TEST_F(AnalysisStore, ProbeProjectionMatchesNumpy) {
@@ -167,6 +313,21 @@ TEST_F(AnalysisStore, ProbeProjectionMatchesNumpy) {
               {"directions_source", std::string("tensor")},
               {"directions_tensor", std::string("W_in")},
               {"directions_axis", std::int64_t{1}}});
+  const auto board = stored_figure(*store_, "probe", "accuracy_board");
+  expect_board(board, read_all(*store_, "probe", "accuracy/per_square"));
+  EXPECT_EQ(board.figure.title, "Probe accuracy per square on blocks.6.hook_resid_post");
+  EXPECT_EQ(board.trace().at("zmin"), 0.0);
+  EXPECT_EQ(board.trace().at("zmax"), 1.0);
+  const auto line = stored_figure(*store_, "probe", "accuracy_by_position");
+  EXPECT_EQ(line.figure.kind, "line");
+  const auto per_position = read_all(*store_, "probe", "accuracy/per_position");
+  const auto& xs = line.trace().at("x");
+  ASSERT_EQ(xs.size(), 49u);  // positions 5..53
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    EXPECT_EQ(xs[i].get<double>(), static_cast<double>(5 + i));
+    EXPECT_DOUBLE_EQ(line.trace().at("y")[i].get<double>(), per_position[5 + i]);
+  }
+  EXPECT_EQ(board.figure.related, std::vector<std::string>{"accuracy_by_position"});
   std::string out;
   EXPECT_EQ(run_python("check_probe.py",
                        {store_->index_path().string(), fixture("probe.pth").string(),

@@ -57,6 +57,23 @@ TEST(Cli, ListShowsVersionAvailabilityAndPath) {
   EXPECT_NE(list.out.find("random_directions    1.0.0     available"), std::string::npos);
 }
 
+TEST(Cli, ListLoadsEveryBuiltPluginWithoutError) {
+  auto list = testing::run_command(std::string(OTHRUN_EXE) + " --list");
+  ASSERT_EQ(list.exit_code, 0);
+  int plugins = 0;
+  for (const auto& entry : fs::directory_iterator(OTHRUN_PLUGIN_DIR)) {
+    if (entry.path().extension() != ".so") continue;
+    ++plugins;
+    const std::string name = entry.path().stem().string();
+    const auto line_start = list.out.find(name + " ");
+    ASSERT_NE(line_start, std::string::npos) << name << " missing from:\n" << list.out;
+    const std::string line = list.out.substr(line_start, list.out.find('\n', line_start) - line_start);
+    EXPECT_EQ(line.find("error:"), std::string::npos) << line;
+    EXPECT_NE(line.find(entry.path().string()), std::string::npos) << line;
+  }
+  EXPECT_GE(plugins, 2);  // at least games and random_directions
+}
+
 TEST(Cli, DescribeAndItsDefaultYamlStepValidates) {
   auto describe = run_othrun("--describe test_counter");
   EXPECT_EQ(describe.exit_code, 0);

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <othrun/games.hpp>
+#include <othrun/report.hpp>
 #include <othrun/store.hpp>
 #include <othrun/torch/hooked_transformer.hpp>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 
@@ -92,6 +94,24 @@ TEST(InferencePlugin, StoresWhatTheModelComputes) {
     const float want = token < 0 ? -13.0f : full[29 * 61 + token];
     EXPECT_NEAR(board[square], want, 1e-5) << square;
   }
+  // ... and its figure, the notebook's "Example Log Probs": Blues, zmax 0, centre blank.
+  const auto figures = report::read_figures(cache.root());
+  ASSERT_EQ(figures.size(), 1u);
+  EXPECT_EQ(figures[0].name, "logprob_board");
+  EXPECT_EQ(figures[0].kind, "heatmap");
+  EXPECT_EQ(figures[0].title, "Example Log Probs");
+  const auto trace = nlohmann::json::parse(figures[0].plotly_json).at("data").at(0);
+  EXPECT_EQ(trace.at("zmax"), 0.0);
+  const auto& z = trace.at("z");
+  ASSERT_EQ(z.size(), 8u);
+  for (int square = 0; square < 64; ++square) {
+    const auto& cell = z.at(square / 8).at(square % 8);
+    if (mask[square]) {
+      EXPECT_TRUE(cell.is_null()) << square;
+    } else {
+      EXPECT_NEAR(cell.get<double>(), board[square], 1e-6) << square;
+    }
+  }
   EXPECT_EQ(cache.root().attrs().get_strings("process_weights").size(), 4u);
 }
 
@@ -111,6 +131,7 @@ TEST(InferencePlugin, Float16AndNoProcessing) {
   EXPECT_EQ(d.dtype(), DType::Float16);
   EXPECT_EQ(d.shape(), (std::vector<std::uint64_t>{7, 59, 32}));
   EXPECT_FALSE(cache.root().contains("logprob_board"));
+  EXPECT_TRUE(report::read_figures(cache.root()).empty());
   EXPECT_EQ(cache.root().attrs().get_string("model_format"), "mingpt");
 }
 

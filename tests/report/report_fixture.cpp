@@ -57,8 +57,8 @@ void sae_figures(Group& root) {
   auto hist = r::correlation_histogram("correlation", corr);
   hist.related = {"top_pairs"};
   r::write_figure(root, hist);
-  std::vector<r::PairCounts> pairs = {{485, 43, "", 0.336, 120, 2000, 300, 9380},
-                                      {12, 20, "", 0.21, 50, 3000, 500, 8250}};
+  std::vector<r::PairCounts> pairs = {{485, 43, "", 0.336, 120, 2000, 300, 9380, ""},
+                                      {12, 20, "", 0.21, 50, 3000, 500, 8250, ""}};
   std::vector<std::string> names = {"pair_1", "pair_2"};
   r::write_figure(root, r::top_pairs_table("top_pairs", pairs, names, "top-10 by correlation"));
   for (size_t i = 0; i < pairs.size(); ++i) {

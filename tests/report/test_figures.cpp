@@ -150,7 +150,7 @@ TEST(Figures, HistogramFromStreamedCounts) {
 }
 
 TEST(Figures, PairCountsBarsMatchTheNotebook) {
-  const r::PairCounts pair{485, 43, "", 0.34, 10, 20, 30, 40};
+  const r::PairCounts pair{485, 43, "", 0.34, 10, 20, 30, 40, ""};
   const auto figure = r::pair_counts_bars("pair_1", pair);
   const json fig = parse(figure);
   EXPECT_EQ(fig["layout"]["title"]["text"], "Feature 485 vs IsEmpty(F3)");
@@ -169,7 +169,7 @@ TEST(Figures, PairCountsBarsMatchTheNotebook) {
 }
 
 TEST(Figures, TopPairsTableLinksItsBarCharts) {
-  const std::vector<r::PairCounts> pairs = {{485, 43, "", 0.3359, 1, 2, 3, 4}};
+  const std::vector<r::PairCounts> pairs = {{485, 43, "", 0.3359, 1, 2, 3, 4, ""}};
   const auto figure = r::top_pairs_table("top", pairs, {"pair_1"});
   EXPECT_EQ(figure.kind, "table");
   EXPECT_EQ(figure.related, std::vector<std::string>{"pair_1"});
@@ -179,6 +179,19 @@ TEST(Figures, TopPairsTableLinksItsBarCharts) {
   EXPECT_EQ(trace["cells"]["values"][2][0], "F3");
   EXPECT_EQ(trace["cells"]["values"][3][0], "0.3359");
   EXPECT_EQ(trace["cells"]["values"][4][0], "pair_1");
+}
+
+// A pair of another state than empty names it in the title, the legend and a table column.
+TEST(Figures, PairCountsOfAState) {
+  const r::PairCounts pair{7, 19, "", 0.5, 1, 2, 3, 4, "Mine"};
+  const json fig = parse(r::pair_counts_bars("pair_1", pair));
+  EXPECT_EQ(fig["layout"]["title"]["text"], "Feature 7 vs IsMine(C3)");
+  EXPECT_EQ(fig["data"][0]["name"], "Mine");
+  EXPECT_EQ(fig["data"][1]["name"], "Not Mine");
+  const json trace = parse(r::top_pairs_table("top", {pair}, {"pair_1"}))["data"][0];
+  EXPECT_EQ(trace["header"]["values"][3], "state");
+  EXPECT_EQ(trace["cells"]["values"][3][0], "Mine");
+  EXPECT_EQ(trace["cells"]["values"][5][0], "pair_1");
 }
 
 TEST(Figures, LineScatterAndBars) {

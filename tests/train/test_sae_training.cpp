@@ -4,7 +4,7 @@
 
 #include <othrun/analysis/sae.hpp>
 #include <othrun/othello.hpp>
-#include <othrun/train/checkpoint_file.hpp>
+#include <othrun/pth.hpp>
 #include <othrun/train/model_training.hpp>
 #include <othrun/train/sae_training.hpp>
 
@@ -56,16 +56,7 @@ std::vector<float> sparse_data(std::int64_t rows, std::int64_t d_in, std::int64_
 
 double explained_variance(const std::vector<float>& x, std::int64_t rows, const SaeWeights& w,
                           const std::string& architecture, std::int64_t k) {
-  analysis::Sae sae;
-  sae.architecture = architecture == "topk" ? analysis::SaeArchitecture::TopK
-                                            : analysis::SaeArchitecture::Standard;
-  sae.d_in = w.d_in;
-  sae.d_sae = w.d_sae;
-  sae.k = k;
-  sae.W_enc = w.W_enc;
-  sae.b_enc = w.b_enc;
-  sae.W_dec = w.W_dec;
-  sae.b_dec = w.b_dec;
+  const analysis::Sae sae = to_analysis_sae(w, architecture, k);
   std::vector<float> acts(static_cast<std::size_t>(rows * w.d_sae)), out(x.size());
   sae.encode(x.data(), rows, acts.data());
   sae.decode(acts.data(), rows, out.data());
@@ -161,7 +152,7 @@ TEST(TrainSaePlugin, WritesALoadableSaeLensFolder) {
   mo.steps = 2;
   mo.batch_games = 4;
   mo.eval_games = 2;
-  save_state_dict(dir.path() / "model.pth", train_model(mo).state);
+  save_pth(dir.path() / "model.pth", make_state_dict(train_model(mo).state));
   analysis_test::run_plugin(store, "train_sae", "sae",
                             {{"hook", std::string("blocks.1.hook_resid_pre")},
                              {"d_sae", std::int64_t{32}},

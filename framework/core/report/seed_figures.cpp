@@ -1,6 +1,8 @@
 // The seed notebook's figures, with the notebook's titles, scales and axis names.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <othrun/error.hpp>
 
 #include "report/figure_json.hpp"
@@ -53,11 +55,12 @@ Figure correlation_histogram(std::string name, Histogram histogram, std::string 
 Figure pair_counts_bars(std::string name, const PairCounts& pair, std::string caption) {
   const std::string label =
       pair.square_label.empty() ? square_label(pair.square) : pair.square_label;
-  Series empty{"Empty", {}, {double(pair.silent_empty), double(pair.fired_empty)}, {}, "blue"};
+  const std::string state = pair.state.empty() ? "Empty" : pair.state;
+  Series empty{state, {}, {double(pair.silent_empty), double(pair.fired_empty)}, {}, "blue"};
   Series not_empty{
-      "Not Empty", {}, {double(pair.silent_not_empty), double(pair.fired_not_empty)}, {}, "red"};
-  const Axes axes{fmt::format("Feature {} vs IsEmpty({})", pair.feature, label), "Feature fired?",
-                  "Count"};
+      "Not " + state, {}, {double(pair.silent_not_empty), double(pair.fired_not_empty)}, {}, "red"};
+  const Axes axes{fmt::format("Feature {} vs Is{}({})", pair.feature, state, label),
+                  "Feature fired?", "Count"};
   Figure figure =
       bar_chart(std::move(name), {"False", "True"}, {empty, not_empty}, axes, std::move(caption));
   // The notebook's figure is 600 px wide.
@@ -73,18 +76,26 @@ Figure top_pairs_table(std::string name, const std::vector<PairCounts>& pairs,
   if (!bar_names.empty() && bar_names.size() != pairs.size()) {
     throw Error("top pairs table: one bar chart name per pair, or none");
   }
+  const bool states =
+      std::any_of(pairs.begin(), pairs.end(), [](const PairCounts& p) { return !p.state.empty(); });
   std::vector<std::vector<std::string>> rows;
   for (size_t i = 0; i < pairs.size(); ++i) {
     const auto& pair = pairs[i];
     const std::string label =
         pair.square_label.empty() ? square_label(pair.square) : pair.square_label;
-    rows.push_back({std::to_string(i + 1), std::to_string(pair.feature), label,
-                    fmt::format("{:.4f}", pair.correlation),
-                    bar_names.empty() ? std::string() : bar_names[i]});
+    std::vector<std::string> row{std::to_string(i + 1), std::to_string(pair.feature), label};
+    if (states) row.push_back(pair.state.empty() ? "Empty" : pair.state);
+    row.push_back(fmt::format("{:.4f}", pair.correlation));
+    row.push_back(bar_names.empty() ? std::string() : bar_names[i]);
+    rows.push_back(std::move(row));
   }
-  Figure figure =
-      table(std::move(name), "Top (feature, square) pairs by correlation",
-            {"rank", "feature", "square", "correlation", "2x2 counts"}, rows, std::move(caption));
+  std::vector<std::string> header{"rank", "feature", "square"};
+  if (states) header.push_back("state");
+  header.insert(header.end(), {"correlation", "2x2 counts"});
+  Figure figure = table(
+      std::move(name),
+      states ? "Top (feature, square, state) pairs" : "Top (feature, square) pairs by correlation",
+      header, rows, std::move(caption));
   figure.related = bar_names;
   return figure;
 }

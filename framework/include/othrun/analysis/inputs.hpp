@@ -2,6 +2,7 @@
 //   - activations: the `inference` plugin's product, one dataset per cached hook;
 //   - features: the `sae_encode` product (CSR, see docs/analyses.md);
 //   - games: per-square class codes and row masks built from games.hpp batches.
+// And `write_dataset`, how the analyses write their (small) results.
 #pragma once
 
 #include <othrun/analysis/sparse.hpp>
@@ -16,6 +17,17 @@
 #include <vector>
 
 namespace othrun::analysis {
+
+// Writes `data` (row-major, `shape`; empty shape: 1-D of data.size()) as dataset `name` of
+// `group` with the attribute doc = `doc`.
+template <class T>
+void write_dataset(Group& group, const std::string& name, const std::vector<T>& data,
+                   std::vector<std::uint64_t> shape, const std::string& doc) {
+  if (shape.empty()) shape = {data.size()};
+  Dataset d = group.create_dataset<T>(name, std::move(shape));
+  d.write_rows<T>(0, data);
+  d.attrs().set("doc", doc);
+}
 
 // One cached hook of an activations product: [n_games, n_positions, ...] float32 or float16.
 class ActivationReader {

@@ -24,6 +24,10 @@ struct UnitSpec {
   bool normalise = false;          // probe: unit-norm directions per square
 
   std::string name() const;  // "blocks.0.mlp.hook_post[774]", "feature 12", "probe mine_dir E0"
+  // L of a neuron on a blocks.L.* hook, else -1.
+  int layer() const;
+  // The notebook's "L0N774" for a neuron of a blocks.L.* hook, else name(); for figure titles.
+  std::string short_name() const;
 };
 
 // Declares the unit parameters (unit, hook, index, probe, probe_square, probe_direction,

@@ -37,12 +37,6 @@ void prune_checkpoints(const std::filesystem::path& dir, std::int64_t keep);
 std::filesystem::path checkpoint_dir_for(const std::filesystem::path& product_path,
                                          const std::string& label);
 
-// torch.save of an OrderedDict name -> tensor (a model's state dict), and of one bare tensor (the
-// main_linear_probe.pth layout). Here rather than in the plugins because othrun/pth.hpp and
-// othrun/schema.hpp both declare othrun::Value and cannot meet in one translation unit.
-void save_state_dict(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors);
-void save_tensor(const std::filesystem::path& path, const HostTensor& tensor);
-
 // All tensors in `tensors` whose names start with `prefix` + ".", with the prefix removed.
 std::vector<NamedTensor> with_prefix_removed(const std::vector<NamedTensor>& tensors,
                                              const std::string& prefix);

@@ -8,6 +8,8 @@
 // component parallel to each row is removed, after it the rows are renormalised to unit norm.
 #pragma once
 
+#include <othrun/analysis/sae.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -39,6 +41,23 @@ struct SaeWeights {
   std::int64_t d_in = 0, d_sae = 0;
   std::vector<float> W_enc, b_enc, W_dec, b_dec;  // [d_in, d_sae], [d_sae], [d_sae, d_in], [d_in]
 };
+
+// The trained weights as an analysis::Sae ("standard" or "topk" with `k`), for encoding and metrics
+// with libothrun_analysis (header-only: othrun_train does not link it).
+inline analysis::Sae to_analysis_sae(const SaeWeights& w, const std::string& architecture,
+                                     std::int64_t k) {
+  analysis::Sae sae;
+  sae.architecture = architecture == "topk" ? analysis::SaeArchitecture::TopK
+                                            : analysis::SaeArchitecture::Standard;
+  sae.d_in = w.d_in;
+  sae.d_sae = w.d_sae;
+  sae.k = k;
+  sae.W_enc = w.W_enc;
+  sae.b_enc = w.b_enc;
+  sae.W_dec = w.W_dec;
+  sae.b_dec = w.b_dec;
+  return sae;
+}
 
 struct SaeTrainingResult {
   SaeWeights weights;
