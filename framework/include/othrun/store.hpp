@@ -39,7 +39,7 @@ class H5Id {
 };
 
 struct DatasetOptions {
-  std::uint64_t chunk_rows = 0;  // rows per chunk; 0 picks about 1 MiB per chunk
+  std::uint64_t chunk_rows = 0;  // rows per chunk; 0 picks about 128 KiB per chunk
   int gzip_level = 0;            // 0: no compression; 1..9: deflate with shuffle
 };
 
