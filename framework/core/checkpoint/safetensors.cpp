@@ -195,14 +195,7 @@ SafetensorsFile load_safetensors(const std::filesystem::path& path) {
 }
 
 const HostTensor& SafetensorsFile::tensor(std::string_view name) const {
-  if (const HostTensor* t = find(name)) return *t;
-  std::string names;
-  for (std::size_t i = 0; i < tensors.size() && i < 20; ++i) {
-    names += (i ? ", '" : "'") + tensors[i].name + "'";
-  }
-  if (tensors.size() > 20) names += ", ...";
-  throw DataError(path.string() + ": no tensor '" + std::string(name) + "'; it holds " +
-                  (tensors.empty() ? std::string("no tensors") : names));
+  return require_tensor(tensors, name, path.string());
 }
 
 void save_safetensors(const std::filesystem::path& path, const std::vector<NamedTensor>& tensors,

@@ -1,3 +1,4 @@
+#include <othrun/error.hpp>
 #include <othrun/tensor.hpp>
 
 #include <algorithm>
@@ -234,6 +235,18 @@ const HostTensor* find_tensor(const std::vector<NamedTensor>& tensors, std::stri
     if (t.name == name) return &t.tensor;
   }
   return nullptr;
+}
+
+const HostTensor& require_tensor(const std::vector<NamedTensor>& tensors, std::string_view name,
+                                 const std::string& source) {
+  if (const HostTensor* t = find_tensor(tensors, name)) return *t;
+  std::string names;
+  for (std::size_t i = 0; i < tensors.size() && i < 20; ++i) {
+    names += (i ? ", '" : "'") + tensors[i].name + "'";
+  }
+  if (tensors.size() > 20) names += ", ...";
+  throw DataError(source + ": no tensor '" + std::string(name) + "'; it holds " +
+                  (tensors.empty() ? std::string("no tensors") : names));
 }
 
 std::string shape_string(const HostTensor::Shape& shape) {

@@ -117,6 +117,9 @@ struct NamedTensor {
 
 // The tensor called `name`, or nullptr.
 const HostTensor* find_tensor(const std::vector<NamedTensor>& tensors, std::string_view name);
+// The tensor called `name`, or a DataError "<source>: no tensor 'x'; it holds 'a', 'b', ...".
+const HostTensor& require_tensor(const std::vector<NamedTensor>& tensors, std::string_view name,
+                                 const std::string& source);
 
 // "[3, 512, 8, 8, 3]"
 std::string shape_string(const HostTensor::Shape& shape);
