@@ -59,12 +59,18 @@ class Recorder {
 // TransformerLens LayerNorm / LayerNormPre with hooks `prefix`.hook_scale / hook_normalized.
 at::Tensor layer_norm(const at::Tensor& x_in, const at::Tensor& w, const at::Tensor& b, double eps,
                       const std::string& prefix, Recorder& rec) {
+  const std::string scale_hook = prefix + ".hook_scale";
+  const std::string normalized_hook = prefix + ".hook_normalized";
+  if (!rec.wants(scale_hook) && !rec.wants(normalized_hook)) {
+    // No hook inside: ATen's fused kernel computes the same normalisation in one pass.
+    return at::layer_norm(x_in, {x_in.size(-1)}, w, b, eps);
+  }
   at::Tensor x = x_in - x_in.mean(-1, /*keepdim=*/true);
   at::Tensor scale = (x.pow(2).mean(-1, /*keepdim=*/true) + eps).sqrt();
-  rec.record(prefix + ".hook_scale", scale);
+  rec.record(scale_hook, scale);
   x = x / scale;
   if (w.defined()) x = x * w + b;
-  rec.record(prefix + ".hook_normalized", x);
+  rec.record(normalized_hook, x);
   return x;
 }
 
@@ -123,13 +129,15 @@ at::Tensor block(const at::Tensor& resid, const LayerParams& p, const ModelConfi
 }
 
 // How many blocks the request needs: all of them for logits or ln_final hooks, else up to the
-// deepest requested hook.
+// deepest requested hook. blocks.L.hook_resid_pre is block L's input: blocks 0..L-1 suffice.
 std::int64_t layers_needed(const RunRequest& request, const ModelConfig& c) {
   if (request.logits != LogitsOutput::None) return c.n_layers;
   std::int64_t needed = 0;
   for (const std::string& name : request.hooks) {
     if (name.rfind("ln_final.", 0) == 0) return c.n_layers;
-    needed = std::max(needed, hook_layer(name) + 1);
+    const std::int64_t layer = hook_layer(name);
+    const bool block_input = name == fmt::format("blocks.{}.hook_resid_pre", layer);
+    needed = std::max(needed, block_input ? layer : layer + 1);
   }
   return needed;
 }
@@ -209,6 +217,8 @@ Cache forward(const PackedModel& m, const ModelConfig& c, const at::Tensor& toke
   for (std::int64_t l = 0; l < layers; ++l) {
     resid = block(resid, m.layers[static_cast<std::size_t>(l)], c, l, rec);
   }
+  // The input of the first block not run, when that is the deepest hook asked for.
+  if (layers < c.n_layers) rec.record(fmt::format("blocks.{}.hook_resid_pre", layers), resid);
   if (layers == c.n_layers &&
       (request.logits != LogitsOutput::None || rec.wants("ln_final.hook_scale") ||
        rec.wants("ln_final.hook_normalized"))) {

@@ -194,6 +194,17 @@ TEST(HookedTransformer, FullSizeModelMatchesReferenceForEveryHook) {
     std::string why;
     EXPECT_LT(test::relative_error(tensor, expected.at(name), &why), kTolerance) << name << why;
   }
+  // A block's input alone stops the forward before that block (and before the first one).
+  const auto processed = test::load_tensors(ref / "expected_processed.pth");
+  for (const char* input : {"blocks.6.hook_resid_pre", "blocks.0.hook_resid_pre"}) {
+    RunRequest only;
+    only.hooks = {input};
+    const Cache alone = model.run(tokens_of(ref), only);
+    ASSERT_EQ(alone.size(), 1u) << input;
+    std::string why;
+    EXPECT_LT(test::relative_error(alone.at(input), processed.at(input), &why), kTolerance)
+        << input << why;
+  }
 }
 
 // ---- errors ----
