@@ -47,7 +47,7 @@ void declare_unit(Schema& schema) {
   schema.text("hook", "", "cached hook, e.g. blocks.0.mlp.hook_post (unit neuron or probe)");
   schema.integer("index", 0, "neuron index within the hook, or SAE feature index")
       .range(0, 1 << 30);
-  schema.path("probe", "", "full probe .pth [3, d_model, 8, 8, 3] (unit probe)");
+  schema.path("probe", "", "full probe .pth [3, d_model, 8, 8, 3] (unit probe)").existing();
   schema.integer("probe_square", 0, "square 0..63 of the probe direction").range(0, 63);
   schema.choice("probe_direction", {"blank", "mine"}, "mine",
                 "blank_dir or mine_dir of the collapsed probe");

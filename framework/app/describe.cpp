@@ -10,6 +10,7 @@ namespace {
 std::string constraint(const ParamSpec& spec) {
   if (!spec.allowed.empty()) return "one of: " + join_list(spec.allowed);
   if (spec.type == ParamType::Input) return "label of a step providing '" + spec.input_kind + "'";
+  if (spec.must_exist) return "an existing file or folder (read by the step)";
   std::string low = spec.min ? format_value(Value(*spec.min)) : "";
   std::string high = spec.max ? format_value(Value(*spec.max)) : "";
   if (spec.min && spec.max) return "range [" + low + ", " + high + "]";

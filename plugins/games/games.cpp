@@ -29,8 +29,9 @@ class Games : public Step {
     schema.flag("full_games_only", false,
                 "synthetic: keep only 60-move games, as board_seqs_*_small.npy");
     schema.flag("unique", false, "synthetic: drop games identical to an earlier one");
-    schema.path("path", std::nullopt, "npy: the .npy file of games (board_seqs_*.npy)").optional =
-        true;
+    schema.path("path", std::nullopt, "npy: the .npy file of games (board_seqs_*.npy)")
+        .existing()
+        .optional = true;
     schema.choice("encoding", {"auto", "int", "string"}, "auto",
                   "npy: int = tokens 1..60 (0 pads), string = squares 0..63; auto detects it");
     schema.choice("mine_theirs", {"real", "parity"}, "real",

@@ -48,7 +48,8 @@ Schema describe_schema() {
   Schema s("Runs Othello-GPT (TransformerLens-exact, LibTorch) over games and caches hooks");
   s.input("games", "games", "games", "the games to run (model input: tokens[:, :-1])");
   s.path("model", std::nullopt,
-         "checkpoint: .pth or .safetensors (TransformerLens or minGPT state dict)");
+         "checkpoint: .pth or .safetensors (TransformerLens or minGPT state dict)")
+      .existing();
   s.choice("format", {"auto", "transformer_lens", "mingpt"}, "auto", "checkpoint layout");
   s.integer("n_heads", 8, "heads of a minGPT checkpoint (its weights do not tell)").range(1, 1024);
   s.choice("act_fn", {"gelu", "gelu_new"}, "gelu", "MLP activation: exact erf GELU or tanh");

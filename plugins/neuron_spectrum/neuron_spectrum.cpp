@@ -33,7 +33,8 @@ class NeuronSpectrum : public Step {
     Schema schema("Spectrum plot: a unit's value histogram split by a label, with AUROC");
     schema.input("games", games::kKind, "games", "the games (ground truth)");
     analysis::declare_unit(schema);
-    schema.choice("label", {"move_played", "square_state", "valid_move", "flipped"}, "move_played",
+    schema.choice("split_by", {"move_played", "square_state", "valid_move", "flipped"},
+                  "move_played",
                   "the label: move just played == square; square in `state`; square is a valid "
                   "move; a disc was flipped at square");
     schema.text("square", "E0",
@@ -55,7 +56,7 @@ class NeuronSpectrum : public Step {
 
   explicit NeuronSpectrum(const Config& config)
       : unit_(analysis::unit_from_config(config)),
-        label_(config.get_string("label")),
+        label_(config.get_string("split_by")),
         square_(parse_square(config.get_string("square"))),
         state_(config.get_string("state")),
         convention_(*othello::parse_mine_theirs(config.get_string("mine_theirs"))),

@@ -28,8 +28,10 @@ class ProbeProjection : public Step {
     Schema schema("Linear probe: projections, accuracy, and cosine similarity of directions");
     schema.input("games", games::kKind, "games", "the games (ground truth)");
     schema.input("activations", "activations", "inference", "the cached activations");
-    schema.path("probe", std::nullopt,
-                "full probe .pth [3, d_model, 8, 8, 3] (main_linear_probe.pth or othrun's)");
+    schema
+        .path("probe", std::nullopt,
+              "full probe .pth [3, d_model, 8, 8, 3] (main_linear_probe.pth or othrun's)")
+        .existing();
     schema.text("hook", "blocks.6.hook_resid_post",
                 "the hook to project (the probe was trained on resid_post 6)");
     schema.flag("normalise", false, "unit-norm blank/mine directions per square (for the cosines)");
@@ -39,8 +41,8 @@ class ProbeProjection : public Step {
         "accuracy_positions", std::vector<std::int64_t>{0, 58},
         "[first, last] positions counted in the accuracy (the probe was trained on 5..53)");
     schema.flag("store_scores", false, "also store the scores float32 [games, positions, 64, 3]");
-    schema.path("directions", "",
-                "file or SAELens folder with directions to compare (empty: none)");
+    schema.path("directions", "", "file or SAELens folder with directions to compare (empty: none)")
+        .existing();
     schema.choice("directions_source", {"sae_decoder", "sae_encoder", "tensor"}, "sae_decoder",
                   "SAE decoder rows, SAE encoder columns, or `directions_tensor` of a .pth");
     schema.text("directions_tensor", "", "tensor name in the .pth, e.g. blocks.5.mlp.W_in");

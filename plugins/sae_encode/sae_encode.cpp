@@ -17,8 +17,10 @@ class SaeEncode : public Step {
   static Schema describe() {
     Schema schema("Encode a cached hook with an SAE: sparse feature activations and metrics");
     schema.input("activations", "activations", "inference", "the cached activations");
-    schema.path("sae", std::nullopt,
-                "sae_training .pt file or SAELens folder (cfg.json + sae_weights.safetensors)");
+    schema
+        .path("sae", std::nullopt,
+              "sae_training .pt file or SAELens folder (cfg.json + sae_weights.safetensors)")
+        .existing();
     schema.text("hook", "", "hook to encode; empty: the hook the SAE names in its config");
     schema.choice("value_dtype", {"float16", "float32"}, "float32",
                   "stored dtype of the activations");

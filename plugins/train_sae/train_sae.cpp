@@ -79,7 +79,8 @@ class TrainSae : public Step {
     s.real("holdout_fraction", 0.1, "last games held out for the metrics").range(0, 0.9);
     s.integer("loss_games", 200, "held-out games for the spliced-loss test (0: skip)")
         .range(0, 1e7);
-    s.path("model", "", "model file for the loss test (empty: the activations product's model)");
+    s.path("model", "", "model file for the loss test (empty: the activations product's model)")
+        .existing();
     s.path("output", "", "SAELens folder (empty: <store>.d/<label>.sae)");
     s.integer("seed", 0, "seed (0: the step's seed)").range(0, 9e18);
     s.integer("log_every", 100, "log every N steps").range(1, 1e9);

@@ -215,7 +215,7 @@ TEST_F(AnalysisStore, MaxActivationAndSpectrumMatchTorch) {
               {"k", std::int64_t{25}}});
   run_plugin(*store_, "neuron_spectrum", "spectrum", with({{"square", std::string("E0")}}));
   run_plugin(*store_, "neuron_spectrum", "spectrum_state",
-             with({{"label", std::string("square_state")},
+             with({{"split_by", std::string("square_state")},
                    {"square", std::string("19")},
                    {"state", std::string("mine")},
                    {"bins", std::int64_t{30}}}));

@@ -142,8 +142,22 @@ TEST(SavePth, RefusesWhatTorchCannotLoadAndLeavesNoFile) {
   }
 }
 
+TEST(SavePth, CreatesTheFolder) {
+  test::TempDir dir;
+  save_pth(dir / "new" / "sub" / "a.pth", sample());
+  check_sample(load_pth(dir / "new" / "sub" / "a.pth"));
+}
+
 TEST(SavePth, UnwritableDestination) {
-  EXPECT_THROW(save_pth("/nonexistent-dir/x.pth", PyValue(1)), Error);
+  // The parent "folder" is a regular file: it can be neither created nor written into.
+  test::TempDir dir;
+  save_pth(dir / "file", PyValue(1));
+  try {
+    save_pth(dir / "file" / "x.pth", PyValue(1));
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find((dir / "file").string()), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

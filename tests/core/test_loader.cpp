@@ -48,8 +48,9 @@ TEST(Loader, LibraryWithoutEntryPoint) {
 
 TEST(Loader, AbiMismatch) {
   EXPECT_EQ(load_error(kBroken + "/bad_abi.so"),
-            kBroken +
-                "/bad_abi.so: plugin ABI version 999, but this othrun needs version 1: "
+            kBroken + "/bad_abi.so: plugin ABI version " + std::to_string(kPluginAbiVersion + 998) +
+                ", but this othrun needs version " + std::to_string(kPluginAbiVersion) +
+                ": "
                 "rebuild the plugin against this othrun SDK");
 }
 

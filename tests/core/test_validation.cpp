@@ -53,6 +53,8 @@ TEST_F(Validation, AcceptsAValidExperimentAndResolvesPaths) {
   EXPECT_EQ(experiment.steps[0].config.get_int("rows"), 3);
   EXPECT_EQ(experiment.steps[0].config.get_float("scale"), 1.0);
   EXPECT_EQ(experiment.steps[0].config.get_path("notes"), dir_.path() / "sub/notes.txt");
+  // An empty default path means "none"; it must not become the experiment's folder.
+  EXPECT_EQ(experiment.steps[0].config.get_string("log"), "");
   EXPECT_FALSE(experiment.steps[0].config.has("source"));
   EXPECT_EQ(experiment.steps[1].config.get_string("source"), "test_counter");
   EXPECT_EQ(experiment.steps[1].config.get_strings("tags"), (std::vector<std::string>{"a", "c"}));
@@ -64,7 +66,47 @@ TEST_F(Validation, UnknownKeySuggestsTheNearest) {
   EXPECT_EQ(messages[0], at(6) +
                              "step 'test_counter' (test_counter): unknown key 'rowz'; did you mean "
                              "'rows'? (valid: plugin, label, rows, row_delay_ms, fail_at, scale, "
-                             "mode, tags, notes, source)");
+                             "mode, tags, notes, log, reads, source)");
+}
+
+TEST(Schema, RejectsParametersNamedLikeStepKeys) {
+  // `label` and `plugin` belong to every step; a parameter of that name could never be set.
+  Schema schema("x");
+  EXPECT_THROW(schema.text("label", "a", "doc"), Error);
+  EXPECT_THROW(schema.integer("plugin", 1, "doc"), Error);
+  EXPECT_NO_THROW(schema.text("split_by", "a", "doc"));
+}
+
+TEST_F(Validation, AFileAStepReadsMustExist) {
+  auto messages =
+      problems(std::string(kHeader) + "  - plugin: test_counter\n    reads: missing.txt\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(6) + "step 'test_counter' (test_counter): 'reads': " +
+                             (dir_.path() / "missing.txt").string() + " does not exist");
+
+  write_file((dir_.path() / "present.txt").string(), "x");
+  EXPECT_TRUE(problems(std::string(kHeader) + "  - plugin: test_counter\n    reads: present.txt\n")
+                  .empty());
+}
+
+TEST_F(Validation, AFileAnEarlierStepWritesNeedNotExistYet) {
+  // `log` of the first step (a path it is not declared to read) may be what the second reads;
+  // so may anything in the store's product folder (out.d/ for out.h5).
+  EXPECT_TRUE(problems(std::string(kHeader) +
+                       "  - plugin: test_counter\n    log: made/by/first.txt\n"
+                       "  - plugin: test_counter\n    label: second\n"
+                       "    reads: made/by/first.txt\n"
+                       "  - plugin: test_counter\n    label: third\n"
+                       "    reads: out.d/first.checkpoints/step_1.pth\n")
+                  .empty());
+  // ... but not what a later step writes.
+  auto messages = problems(std::string(kHeader) +
+                           "  - plugin: test_counter\n    reads: later.txt\n"
+                           "  - plugin: test_counter\n    label: second\n    log: later.txt\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_NE(
+      messages[0].find("'reads': " + (dir_.path() / "later.txt").string() + " does not exist"),
+      std::string::npos);
 }
 
 TEST_F(Validation, UnknownTopLevelKey) {

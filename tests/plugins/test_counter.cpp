@@ -22,6 +22,8 @@ class TestCounter : public othrun::Step {
     schema.choice("mode", {"plain", "squared"}, "plain", "what each row holds");
     schema.texts("tags", std::vector<std::string>{}, "free tags").allow({"a", "b", "c"});
     schema.path("notes", std::nullopt, "a file (unused)").optional = true;
+    schema.path("log", "", "a file (unused; empty: none)");
+    schema.path("reads", "", "a file it would read (unused; empty: none)").existing();
     schema.input("source", "counter", std::nullopt, "another counter to add").optional = true;
     schema.provides("counter");
     return schema;

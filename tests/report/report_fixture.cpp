@@ -87,4 +87,25 @@ void make_report_store(const std::filesystem::path& index) {
   commit(store, std::move(sae), 2.5);
 }
 
+CommandResult run_chromium(const std::string& chromium, const std::filesystem::path& profile,
+                           const std::string& action, const std::filesystem::path& page) {
+  const std::string command =
+      shell_quote(chromium) +
+      " --headless --no-sandbox --disable-gpu --disable-background-networking"
+      " --disable-component-update --disable-sync --no-first-run --disable-quic"
+      " --disable-dev-shm-usage --enable-logging=stderr --v=0 --virtual-time-budget=20000"
+      " --user-data-dir=" +
+      shell_quote(profile.string()) + " " + action + " " + shell_quote("file://" + page.string());
+  return run_command("timeout 120 " + command);
+}
+
+std::vector<std::string> figure_elements(const std::string& dom) {
+  std::vector<std::string> figures;
+  for (size_t at = dom.find("<figure "); at != std::string::npos;
+       at = dom.find("<figure ", at + 1)) {
+    figures.push_back(dom.substr(at, dom.find("</figure>", at) - at));
+  }
+  return figures;
+}
+
 }  // namespace othrun::testing

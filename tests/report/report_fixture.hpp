@@ -3,6 +3,9 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include "../core/test_helpers.hpp"
 
 namespace othrun::testing {
 
@@ -13,5 +16,13 @@ void make_report_store(const std::filesystem::path& index);
 // The number of figures (plots and tables) make_report_store writes, and of plots among them.
 inline constexpr int kFixtureFigures = 10;
 inline constexpr int kFixturePlots = 9;
+
+// One headless Chromium run of `chromium` on `page` (action: "--dump-dom", "--screenshot=..."),
+// isolated in its own profile, with virtual time so the page's scripts finish first.
+CommandResult run_chromium(const std::string& chromium, const std::filesystem::path& profile,
+                           const std::string& action, const std::filesystem::path& page);
+
+// The text of each <figure ...> element of a dumped DOM.
+std::vector<std::string> figure_elements(const std::string& dom);
 
 }  // namespace othrun::testing

@@ -13,7 +13,8 @@
 #include "report_fixture.hpp"
 
 namespace fs = std::filesystem;
-using othrun::testing::run_command;
+using othrun::testing::figure_elements;
+using othrun::testing::run_chromium;
 using othrun::testing::shell_quote;
 using othrun::testing::TempDir;
 
@@ -24,30 +25,6 @@ std::string read_text(const fs::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-// One headless Chromium run on `page`, isolated in its own profile, with virtual time so the
-// page's scripts finish before the DOM is dumped or the screenshot taken.
-othrun::testing::CommandResult chromium(const fs::path& profile, const std::string& action,
-                                        const fs::path& page) {
-  const std::string command =
-      shell_quote(OTHRUN_CHROMIUM) +
-      " --headless --no-sandbox --disable-gpu --disable-background-networking"
-      " --disable-component-update --disable-sync --no-first-run --disable-quic"
-      " --disable-dev-shm-usage --enable-logging=stderr --v=0 --virtual-time-budget=20000"
-      " --user-data-dir=" +
-      shell_quote(profile.string()) + " " + action + " " + shell_quote("file://" + page.string());
-  return run_command("timeout 120 " + command);
-}
-
-// The text of each <figure ...> element of the dumped DOM.
-std::vector<std::string> figure_elements(const std::string& dom) {
-  std::vector<std::string> figures;
-  for (size_t at = dom.find("<figure "); at != std::string::npos;
-       at = dom.find("<figure ", at + 1)) {
-    figures.push_back(dom.substr(at, dom.find("</figure>", at) - at));
-  }
-  return figures;
 }
 
 }  // namespace
@@ -67,7 +44,7 @@ TEST(ReportBrowser, EveryFigureRendersWithoutConsoleErrors) {
   othrun::report::write_report(othrun::Store(dir / "demo.h5"), "Demo experiment", page,
                                othrun::report::ReportOptions{fs::path(OTHRUN_TEST_PLOTLY_JS)});
 
-  const auto dumped = chromium(dir / "profile-dom", "--dump-dom", page);
+  const auto dumped = run_chromium(OTHRUN_CHROMIUM, dir / "profile-dom", "--dump-dom", page);
   ASSERT_EQ(dumped.exit_code, 0) << dumped.err;
   const std::string& dom = dumped.out;
   EXPECT_NE(dom.find("data-render-state=\"done\""), std::string::npos)
@@ -93,8 +70,8 @@ TEST(ReportBrowser, EveryFigureRendersWithoutConsoleErrors) {
 
   const fs::path screenshot = output / "report.png";
   fs::remove(screenshot);
-  const auto shot = chromium(
-      dir / "profile-shot",
+  const auto shot = run_chromium(
+      OTHRUN_CHROMIUM, dir / "profile-shot",
       "--window-size=1200,7000 --hide-scrollbars --screenshot=" + shell_quote(screenshot.string()),
       page);
   ASSERT_EQ(shot.exit_code, 0) << shot.err;
@@ -114,7 +91,7 @@ TEST(ReportBrowser, WithoutPlotlyTheReportSaysSo) {
   const fs::path page = dir / "report.html";
   othrun::report::write_report(othrun::Store(dir / "demo.h5"), "Demo", page,
                                othrun::report::ReportOptions{dir / "missing-plotly.js"});
-  const auto dumped = chromium(dir / "profile", "--dump-dom", page);
+  const auto dumped = run_chromium(OTHRUN_CHROMIUM, dir / "profile", "--dump-dom", page);
   ASSERT_EQ(dumped.exit_code, 0) << dumped.err;
   EXPECT_NE(dumped.out.find("data-render-state=\"no-plotly\""), std::string::npos);
   // The note is visible (no hidden attribute) and tables still render.

@@ -68,6 +68,10 @@ std::vector<std::byte> InputFile::read(std::uint64_t offset, std::size_t n,
 
 OutputFile::OutputFile(const std::filesystem::path& path)
     : path_(path), partial_(path.string() + ".partial") {
+  // Output paths come from experiment files: create the folder like the store does.
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec) fail("cannot create the folder " + path.parent_path().string() + ": " + ec.message());
   fd_ = ::open(partial_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) fail("cannot create " + partial_.string() + ": " + errno_text());
   buffer_.reserve(kWriteBuffer);

@@ -248,6 +248,7 @@ class Validator {
     step.config = read_parameters(node, step, context);
     // validate() only sees a config whose every key was read without error.
     if (errors_.size() == errors_before) check_plugin(step, node, context);
+    check_paths(step, context);
     kinds_[step.label] = step.plugin->schema.kinds();
     experiment_.steps.push_back(std::move(step));
   }
@@ -306,9 +307,38 @@ class Validator {
     return Config(step.label, step.plugin->info->name, std::move(values));
   }
 
+  // A path a step reads must exist, unless an earlier step writes it (any path parameter of an
+  // earlier step that is not itself a read) or it lies in the store's product folder. Checked
+  // after validate(), which a missing file must not hide.
+  void check_paths(const PlannedStep& step, const std::string& context) {
+    for (const auto& spec : step.plugin->schema.params()) {
+      if (spec.type != ParamType::Path || !step.config.has(spec.name)) continue;
+      const std::string path = step.config.get_string(spec.name);
+      if (spec.must_exist) {
+        auto line = key_lines_.find(spec.name);
+        if (line != key_lines_.end()) check_path(spec, path, line->second, context);
+      } else {
+        written_paths_.insert(path);
+      }
+    }
+  }
+
+  void check_path(const ParamSpec& spec, const std::string& path, const std::string& at,
+                  const std::string& context) {
+    if (path.empty() || written_paths_.count(path)) return;
+    std::error_code ec;
+    if (fs::exists(path, ec)) return;
+    // Products and side files of a step live in the store's product folder (runs/x.d/ for
+    // runs/x.h5), e.g. a train_sae output left at its default.
+    const std::string products = fs::path(experiment_.store).replace_extension(".d").string() + "/";
+    if (!experiment_.store.empty() && path.rfind(products, 0) == 0) return;
+    add(at, context + "'" + spec.name + "': " + path + " does not exist");
+  }
+
   Value default_for(const ParamSpec& spec) const {
     if (spec.type == ParamType::Path) {
       fs::path path = std::get<std::string>(*spec.default_value);
+      if (path.empty()) return std::string();  // "" means "none", not the experiment's folder
       if (path.is_relative()) path = base_dir_ / path;
       return path.lexically_normal().string();
     }
@@ -374,6 +404,7 @@ class Validator {
   std::set<std::string> all_labels_;  // of every step in the file, for "that step runs later"
   std::map<std::string, std::vector<std::string>> kinds_;
   std::map<std::string, std::string> key_lines_;
+  std::set<std::string> written_paths_;  // path values of earlier steps (maybe their outputs)
 };
 
 }  // namespace

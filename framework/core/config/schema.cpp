@@ -29,6 +29,10 @@ const char* to_string(ParamType type) {
 
 ParamSpec& Schema::add(ParamSpec spec) {
   if (find(spec.name)) throw Error("schema declares parameter '" + spec.name + "' twice");
+  if (spec.name == "plugin" || spec.name == "label") {
+    throw Error("schema declares parameter '" + spec.name +
+                "', a key every step already has; choose another name");
+  }
   params_.push_back(std::move(spec));
   return params_.back();
 }

@@ -28,7 +28,7 @@
 namespace othrun {
 
 // Bumped whenever anything in the public headers changes layout or meaning.
-inline constexpr std::uint32_t kPluginAbiVersion = 1;
+inline constexpr std::uint32_t kPluginAbiVersion = 2;
 
 struct Availability {
   bool available = true;

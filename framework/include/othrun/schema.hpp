@@ -42,6 +42,7 @@ struct ParamSpec {
   std::optional<double> min, max;      // inclusive range for Int/Float (and each list entry)
   std::vector<std::string> allowed;    // allowed values for String/StringList
   std::string input_kind;              // for Input: the product kind it must name
+  bool must_exist = false;             // for Path: a file or folder the step reads (see existing())
 
   // Fluent setters, so a schema reads as one declaration per line.
   ParamSpec& range(std::optional<double> lo, std::optional<double> hi) {
@@ -51,6 +52,12 @@ struct ParamSpec {
   }
   ParamSpec& allow(std::vector<std::string> values) {
     allowed = std::move(values);
+    return *this;
+  }
+  // A path the step reads: validation reports it missing before anything runs, unless an
+  // earlier step of the experiment writes that path or it lies in the store's product folder.
+  ParamSpec& existing() {
+    must_exist = true;
     return *this;
   }
   bool required() const { return !default_value && !optional; }
