@@ -8,6 +8,7 @@
 #include <othrun/error.hpp>
 #include <othrun/log.hpp>
 #include <othrun/progress.hpp>
+#include <othrun/pth.hpp>
 #include <othrun/torch_bridge.hpp>
 #include <othrun/train/checkpoint_file.hpp>
 #include <othrun/train/gpt.hpp>
@@ -23,10 +24,10 @@ namespace othrun::train {
 std::string ModelTrainingOptions::fingerprint() const {
   return fmt::format(
       "model[{}] seed={} full={} batch={} steps={} lr={} warmup={} decay={} final={} betas={},{} "
-      "eps={} wd={} clip={} init={}",
+      "eps={} wd={} clip={} init={} from={}",
       model.to_string(), seed, full_games_only, batch_games, steps, schedule.lr,
       schedule.warmup_steps, static_cast<int>(schedule.decay), schedule.final_fraction, beta1,
-      beta2, adam_eps, weight_decay, grad_clip, init_std);
+      beta2, adam_eps, weight_decay, grad_clip, init_std, init_from.string());
 }
 
 namespace {
@@ -79,11 +80,16 @@ HostTensor vector_tensor(const std::vector<T>& values) {
   return HostTensor::from_values<T>({static_cast<std::int64_t>(values.size())}, values);
 }
 
+Gpt initial_model(const ModelTrainingOptions& o) {
+  if (o.init_from.empty()) return Gpt(o.model, o.seed, o.init_std);
+  return Gpt(o.model, load_pth(o.init_from).tensors, o.init_from.string());
+}
+
 class Trainer {
  public:
   explicit Trainer(const ModelTrainingOptions& options)
       : o_(options),
-        model_(options.model, options.seed, options.init_std),
+        model_(initial_model(options)),
         adam_(model_.params(),
               {options.beta1, options.beta2, options.adam_eps, options.weight_decay},
               decay_flags(model_)),

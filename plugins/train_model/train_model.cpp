@@ -69,6 +69,10 @@ class TrainModel : public Step {
     s.real("weight_decay", 0.01, "AdamW decoupled weight decay (matrices only)").range(0, 10);
     s.real("grad_clip", 1.0, "max global gradient norm (0: no clipping)").range(0, 1e9);
     s.real("init_std", 0.02, "std of the initial weight matrices").range(0, 10);
+    s.path("init_from", "",
+           "start from this TransformerLens .pth of the same config (e.g. an earlier train_model "
+           "output) instead of random weights; the optimiser starts fresh (empty: random)")
+        .existing();
     s.integer("seed", 0, "training seed (0: the step's seed from the experiment)").range(0, 9e18);
     s.integer("log_every", 50, "log and record the training loss every N steps").range(1, 1e9);
     s.integer("eval_every", 1000,
@@ -135,6 +139,7 @@ class TrainModel : public Step {
     o.weight_decay = c.get_float("weight_decay");
     o.grad_clip = c.get_float("grad_clip");
     o.init_std = c.get_float("init_std");
+    if (!c.get_string("init_from").empty()) o.init_from = c.get_path("init_from");
     o.log_every = c.get_int("log_every");
     o.eval_every = c.get_int("eval_every");
     o.eval_games = c.get_int("eval_games");
@@ -161,6 +166,7 @@ class TrainModel : public Step {
     a.set("eval_seed", std::to_string(o.eval_seed));
     a.set("steps", r.steps_done);
     a.set("resumed_from_step", r.resumed_from);
+    a.set("init_from", o.init_from.string());
     a.set("games_drawn", static_cast<std::int64_t>(r.games_drawn));
     a.set("final_legal_rate", r.final_legal_rate);
     a.set("final_eval_loss", r.final_eval_loss);

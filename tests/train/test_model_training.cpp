@@ -137,6 +137,34 @@ TEST(ModelTraining, ResumeGivesTheSameWeights) {
   EXPECT_EQ(train_model(o).resumed_from, 0);
 }
 
+TEST(ModelTraining, InitFromStartsFromThoseWeights) {
+  ModelTrainingOptions first_options = tiny_options(30);
+  first_options.schedule.lr = 1e-2;
+  const ModelTrainingResult first = train_model(first_options);
+  TempDir dir;
+  save_pth(dir.path() / "first.pth", make_state_dict(first.state));
+
+  // With lr 0 nothing moves: the result is the file's weights, bit for bit.
+  ModelTrainingOptions o = tiny_options(2);
+  o.init_from = dir.path() / "first.pth";
+  o.schedule.lr = 0;
+  const ModelTrainingResult frozen = train_model(o);
+  expect_same_state(first.state, frozen.state);
+  // ... and its first loss is the trained model's, below that of a random initialisation.
+  ModelTrainingOptions random = tiny_options(2);
+  random.schedule.lr = 0;
+  EXPECT_LT(frozen.curves.loss.front(), train_model(random).curves.loss.front() - 0.05);
+
+  // A file of another configuration is refused, naming the file.
+  o.model.d_mlp *= 2;
+  try {
+    train_model(o);
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("first.pth"), std::string::npos) << e.what();
+  }
+}
+
 // Saves a trained tiny model and compares libothrun_torch's logits with this module's.
 TEST(ModelTraining, InferenceModelReproducesLogits) {
   const ModelTrainingResult r = train_model(tiny_options(5));

@@ -26,6 +26,9 @@ struct ModelTrainingOptions {
   double beta1 = 0.9, beta2 = 0.99, adam_eps = 1e-8, weight_decay = 0.01;
   double grad_clip = 1.0;  // max global gradient norm; <= 0 disables
   double init_std = 0.02;
+  // Start from these weights (a TransformerLens state dict .pth of the same config, LN unfolded,
+  // e.g. an earlier train_model output) instead of a random initialisation; AdamW starts fresh.
+  std::filesystem::path init_from;
   std::int64_t log_every = 10;
   std::int64_t eval_every = 100;  // and always at the end; <= 0: only at the end
   std::int64_t eval_games = 200;
