@@ -109,7 +109,6 @@ class TrainModel : public Step {
     log::info("train_model: {} ({} steps of {} games); checkpoints in {}", o.model.to_string(),
               o.steps, o.batch_games, o.checkpoint_dir.string());
     const ModelTrainingResult r = train_model(o);
-    std::filesystem::create_directories(path.parent_path());
     save_pth(path, make_state_dict(r.state));
     write_product(ctx.output().root(), o, r, path);
     if (!config_.get_bool("keep_checkpoints_after")) std::filesystem::remove_all(o.checkpoint_dir);

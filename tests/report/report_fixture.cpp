@@ -99,6 +99,17 @@ CommandResult run_chromium(const std::string& chromium, const std::filesystem::p
   return run_command("timeout 120 " + command);
 }
 
+CommandResult run_chromium_screenshot(const std::string& chromium,
+                                      const std::filesystem::path& profile,
+                                      const std::filesystem::path& page,
+                                      const std::filesystem::path& png, int height) {
+  std::filesystem::remove(png);
+  return run_chromium(chromium, profile,
+                      "--window-size=1200," + std::to_string(height) +
+                          " --hide-scrollbars --screenshot=" + shell_quote(png.string()),
+                      page);
+}
+
 std::vector<std::string> figure_elements(const std::string& dom) {
   std::vector<std::string> figures;
   for (size_t at = dom.find("<figure "); at != std::string::npos;

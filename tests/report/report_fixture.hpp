@@ -22,6 +22,12 @@ inline constexpr int kFixturePlots = 9;
 CommandResult run_chromium(const std::string& chromium, const std::filesystem::path& profile,
                            const std::string& action, const std::filesystem::path& page);
 
+// A full-page screenshot of `page` into `png` (any older file removed first), `height` pixels tall.
+CommandResult run_chromium_screenshot(const std::string& chromium,
+                                      const std::filesystem::path& profile,
+                                      const std::filesystem::path& page,
+                                      const std::filesystem::path& png, int height);
+
 // The text of each <figure ...> element of a dumped DOM.
 std::vector<std::string> figure_elements(const std::string& dom);
 

@@ -93,11 +93,8 @@ void expect_every_seed_figure(const fs::path& page, const fs::path& profiles) {
   const fs::path output = OTHRUN_REPORT_TEST_OUTPUT;
   fs::create_directories(output);
   const fs::path screenshot = output / "l6_sae.png";
-  fs::remove(screenshot);
-  const auto shot = run_chromium(
-      OTHRUN_CHROMIUM, profiles / "profile-shot",
-      "--window-size=1200,16000 --hide-scrollbars --screenshot=" + shell_quote(screenshot.string()),
-      page);
+  const auto shot = othrun::testing::run_chromium_screenshot(
+      OTHRUN_CHROMIUM, profiles / "profile-shot", page, screenshot, 16000);
   ASSERT_EQ(shot.exit_code, 0) << shot.err;
   EXPECT_TRUE(fs::exists(screenshot)) << shot.err;
 }

@@ -69,11 +69,8 @@ TEST(ReportBrowser, EveryFigureRendersWithoutConsoleErrors) {
   EXPECT_EQ(plots, othrun::testing::kFixturePlots);
 
   const fs::path screenshot = output / "report.png";
-  fs::remove(screenshot);
-  const auto shot = run_chromium(
-      OTHRUN_CHROMIUM, dir / "profile-shot",
-      "--window-size=1200,7000 --hide-scrollbars --screenshot=" + shell_quote(screenshot.string()),
-      page);
+  const auto shot = othrun::testing::run_chromium_screenshot(OTHRUN_CHROMIUM, dir / "profile-shot",
+                                                             page, screenshot, 7000);
   ASSERT_EQ(shot.exit_code, 0) << shot.err;
   ASSERT_TRUE(fs::exists(screenshot)) << shot.err;
   EXPECT_GT(fs::file_size(screenshot), 50000u) << "screenshot looks empty";
