@@ -8,6 +8,7 @@
 #include <set>
 
 #include "config/suggest.hpp"
+#include "plugin/elf_check.hpp"
 
 namespace fs = std::filesystem;
 
@@ -27,10 +28,11 @@ std::vector<fs::path> libraries_in(const fs::path& dir) {
   return found;
 }
 
-// dlopen's own explanation, which Boost.DLL's exception does not always carry.
+// dlopen's own explanation, which Boost.DLL's exception does not always carry. Same mode as the
+// real load, so an unresolved symbol is named here too.
 std::string dlopen_reason(const fs::path& path) {
   dlerror();
-  void* handle = dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle) {
     dlclose(handle);
     return "unknown reason";
@@ -66,11 +68,30 @@ std::vector<fs::path> PluginRegistry::default_search_path(const std::vector<std:
   return path;
 }
 
+bool is_plugin_name(const std::string& name) {
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+std::string not_a_plugin_name(const std::string& name) {
+  return "'" + name +
+         "' is not a plugin name: a plugin is named by letters, digits and '_' only, and is looked "
+         "up as NAME.so in the plugin search path (never a path)";
+}
+
 std::shared_ptr<const LoadedPlugin> PluginRegistry::load_file(const fs::path& path) {
   if (!fs::exists(path)) throw PluginError(path.string() + ": no such file");
+  // Before dlopen: a damaged file would crash the dynamic loader (SIGBUS), not fail.
+  if (const std::string problem = elf_problem(path); !problem.empty()) {
+    throw PluginError(path.string() + ": cannot load: " + problem);
+  }
   auto library = std::make_shared<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
-  library->load(path, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local, ec);
+  // RTLD_NOW: a symbol the plugin needs but no library provides is a load error here, not a
+  // "symbol lookup error" that kills the process mid-run.
+  library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
   if (ec || !library->is_loaded()) {
     throw PluginError(path.string() + ": cannot load: " + dlopen_reason(path));
   }
@@ -105,6 +126,7 @@ std::shared_ptr<const LoadedPlugin> PluginRegistry::load_file(const fs::path& pa
 }
 
 const LoadedPlugin& PluginRegistry::get(const std::string& name) {
+  if (!is_plugin_name(name)) throw PluginError(not_a_plugin_name(name));
   if (auto it = loaded_.find(name); it != loaded_.end()) return *it->second;
   for (const auto& dir : search_path_) {
     const fs::path candidate = dir / (name + ".so");
@@ -123,7 +145,9 @@ const LoadedPlugin& PluginRegistry::get(const std::string& name) {
 std::vector<std::string> PluginRegistry::names() const {
   std::set<std::string> names;
   for (const auto& dir : search_path_) {
-    for (const auto& library : libraries_in(dir)) names.insert(library.stem().string());
+    for (const auto& library : libraries_in(dir)) {
+      if (is_plugin_name(library.stem().string())) names.insert(library.stem().string());
+    }
   }
   return {names.begin(), names.end()};
 }
@@ -135,6 +159,12 @@ std::vector<ListedPlugin> PluginRegistry::list_all() const {
     for (const auto& library : libraries_in(dir)) {
       if (!seen.insert(library.stem().string()).second) continue;
       ListedPlugin entry{library, nullptr, ""};
+      if (!is_plugin_name(library.stem().string())) {
+        entry.error =
+            library.string() + ": not loaded: " + not_a_plugin_name(library.stem().string());
+        listed.push_back(std::move(entry));
+        continue;
+      }
       try {
         entry.plugin = load_file(library);
       } catch (const std::exception& error) {

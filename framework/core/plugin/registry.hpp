@@ -69,6 +69,12 @@ class PluginRegistry {
   std::map<std::string, std::shared_ptr<const LoadedPlugin>> loaded_;
 };
 
+// A plugin name is an identifier (letters, digits, '_'): it names NAME.so inside the search path
+// and can never reach a file elsewhere.
+bool is_plugin_name(const std::string& name);
+// Why `name` is refused, for messages.
+std::string not_a_plugin_name(const std::string& name);
+
 StepInstance create_step(const LoadedPlugin& plugin, const Config& config);
 
 }  // namespace othrun
