@@ -1,5 +1,8 @@
 // The exact message of each kind of experiment error, with its file and line.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 #include "config/experiment.hpp"
 #include "test_helpers.hpp"
@@ -234,6 +237,122 @@ TEST_F(Validation, SetOverridesAndItsErrors) {
             "--set test_counter.rows=x: step 'test_counter' (test_counter): 'rows' "
             "must be an integer, got 'x'");
   EXPECT_EQ(messages[2], "--set nope.rows=1: no step is labelled 'nope' (labels: test_counter)");
+}
+
+// A plugin is named, never given as a path: `evil.so`'s constructor would run on dlopen.
+TEST_F(Validation, PluginGivenAsAPathIsRefusedWithoutLoadingIt) {
+  const std::string broken = OTHRUN_BROKEN_PLUGIN_DIR;
+  const auto marker = dir_ / "marker";
+  setenv("OTHRUN_TEST_MARKER", marker.c_str(), 1);
+  for (const std::string& plugin :
+       {broken + "/evil", std::string("../broken-plugins/evil"), std::string("../../x/evil")}) {
+    auto messages = problems(std::string(kHeader) +
+                             "  - plugin: test_counter\n  - plugin: " + plugin + "\n    rows: 1\n");
+    ASSERT_EQ(messages.size(), 1u) << plugin;
+    EXPECT_EQ(messages[0], at(6) + "step #2: '" + plugin +
+                               "' is not a plugin name: a plugin is named by letters, digits and "
+                               "'_' only, and is looked up as NAME.so in the plugin search path "
+                               "(never a path)");
+    EXPECT_FALSE(std::filesystem::exists(marker)) << plugin;
+  }
+  // The control: loading the library does run its constructor.
+  void* handle = dlopen((broken + "/evil.so").c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << dlerror();
+  dlclose(handle);
+  unsetenv("OTHRUN_TEST_MARKER");
+  EXPECT_TRUE(std::filesystem::exists(marker));
+}
+
+TEST_F(Validation, DuplicateKeyInAStep) {
+  auto messages = problems(std::string(kHeader) +
+                           "  - plugin: test_counter\n    rows: 3\n    scale: 2\n    rows: 4\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(8) + "duplicate key 'rows' (first given on line 6)");
+}
+
+TEST_F(Validation, DuplicateTopLevelKey) {
+  auto messages = problems(
+      "name: t\nstore: a.h5\nseed: 1\nstore: b.h5\nsteps:\n"
+      "  - plugin: test_counter\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(4) + "duplicate key 'store' (first given on line 2)");
+}
+
+TEST_F(Validation, KeysMustBePlainNames) {
+  auto messages =
+      problems(std::string(kHeader) + "  - plugin: test_counter\n" + "{x: 1}: 2\n[a]: 3\n");
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0], at(6) + "a key must be a plain name, got a mapping");
+  EXPECT_EQ(messages[1], at(7) + "a key must be a plain name, got a list");
+
+  messages = problems(std::string(kHeader) + "  - plugin: test_counter\n    ? [r]\n    : 3\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(6) + "a key must be a plain name, got a list");
+}
+
+TEST_F(Validation, ASecondYamlDocumentIsRefused) {
+  auto messages = problems(std::string(kHeader) + "  - plugin: test_counter\n---\nname: other\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(7) +
+                             "a second YAML document: an experiment file holds exactly one "
+                             "(remove the '---' separator and what follows it, or merge it into "
+                             "the first)");
+  // A leading '---' starts the one document: fine.
+  EXPECT_EQ(problems("---\n" + std::string(kHeader) + "  - plugin: test_counter\n"),
+            std::vector<std::string>{});
+}
+
+TEST_F(Validation, EmptyNameIsRefused) {
+  auto messages = problems("name: ''\nstore: o.h5\nsteps:\n  - plugin: test_counter\n");
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], at(1) + "'name' must not be empty (it titles the store and its report)");
+  messages = problems("name: t\nstore: o.h5\nsteps:\n  - plugin: test_counter\n", {"name=' '"});
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0],
+            "--set name=' ': 'name' must not be empty (it titles the store and its report)");
+}
+
+TEST_F(Validation, SetRefusesWhatCannotBeOverridden) {
+  auto messages = problems(std::string(kHeader) + "  - plugin: test_counter\n",
+                           {"steps=[]", "test_counter.label=x", "test_counter.plugin=games",
+                            "seed=2", "seed=3", ".rows=1", "test_counter.=1"});
+  ASSERT_EQ(messages.size(), 6u);
+  EXPECT_EQ(messages[0], "--set seed=3: 'seed' is already set by --set seed=2");
+  EXPECT_EQ(messages[1], "--set .rows=1: expected KEY=VALUE or LABEL.KEY=VALUE");
+  EXPECT_EQ(messages[2], "--set test_counter.=1: expected KEY=VALUE or LABEL.KEY=VALUE");
+  EXPECT_EQ(messages[3],
+            "--set steps=[]: 'steps' cannot be set with --set: only name, store and seed can (a "
+            "step's parameter is LABEL.KEY=VALUE)");
+  EXPECT_EQ(messages[4],
+            "--set test_counter.label=x: step 'test_counter' (test_counter): 'label' cannot be set "
+            "with --set: a step's plugin and label are fixed by the experiment file (--set "
+            "LABEL.KEY=VALUE sets one of its parameters)");
+  EXPECT_EQ(messages[5].rfind("--set test_counter.plugin=games: step 'test_counter' "
+                              "(test_counter): 'plugin' cannot be set with --set",
+                              0),
+            0u)
+      << messages[5];
+}
+
+TEST_F(Validation, StrictnessErrorsExitWithCode2AndNameTheFile) {
+  const std::vector<std::pair<std::string, int>> cases = {
+      {std::string(kHeader) + "  - plugin: test_counter\n    rows: 1\n    rows: 2\n", 7},
+      {"name: a\nname: b\nstore: o.h5\nsteps:\n  - plugin: test_counter\n", 2},
+      {std::string(kHeader) + "  - plugin: test_counter\n{x: 1}: 2\n", 6},
+      {std::string(kHeader) + "  - plugin: test_counter\n---\nname: b\n", 7},
+      {"name: ''\nstore: o.h5\nsteps:\n  - plugin: test_counter\n", 1},
+      {std::string(kHeader) + "  - plugin: /tmp/evil\n", 5},
+  };
+  for (const auto& [yaml, line] : cases) {
+    write_file(file(), yaml);
+    const auto result = testing::run_othrun("--check " + testing::shell_quote(file()));
+    EXPECT_EQ(result.exit_code, 2) << yaml << result.err;
+    EXPECT_EQ(result.err.rfind(at(line), 0), 0u) << yaml << result.err;
+  }
+  write_file(file(), std::string(kHeader) + "  - plugin: test_counter\n");
+  const auto result = testing::run_othrun("--check --set steps=[] " + testing::shell_quote(file()));
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_EQ(result.err.rfind("--set steps=[]: 'steps' cannot be set", 0), 0u) << result.err;
 }
 
 }  // namespace

@@ -47,7 +47,14 @@ class Validator {
   }
 
   Experiment run() {
-    if (auto root = load()) read_experiment(*root);
+    if (auto root = load()) {
+      try {
+        read_experiment(*root);
+      } catch (const YAML::Exception& error) {  // a node shape no check above expected
+        add(file_.string() + ":" + std::to_string(error.mark.is_null() ? 1 : error.mark.line + 1),
+            "cannot read: " + error.msg);
+      }
+    }
     for (const auto& override : overrides_) {
       if (!override.used && !override.label.empty()) {
         add("--set " + override.text,
@@ -79,8 +86,18 @@ class Validator {
     if (dot != std::string::npos) {
       override.label = key.substr(0, dot);
       override.key = key.substr(dot + 1);
+      if (override.label.empty() || override.key.empty()) {
+        add("--set " + text, "expected KEY=VALUE or LABEL.KEY=VALUE");
+        return;
+      }
     } else {
       override.key = key;
+    }
+    for (const auto& earlier : overrides_) {
+      if (earlier.label == override.label && earlier.key == override.key) {
+        add("--set " + text, "'" + key + "' is already set by --set " + earlier.text);
+        return;
+      }
     }
     try {
       override.value = YAML::Load(text.substr(equals + 1));
@@ -99,7 +116,7 @@ class Validator {
     }
     YAML::Node root;
     try {
-      root = YAML::LoadFile(file_.string());
+      root = load_single_document();
     } catch (const YAML::ParserException& error) {
       add(file_.string() + ":" + std::to_string(error.mark.line + 1),
           "YAML syntax error: " + error.msg);
@@ -113,7 +130,23 @@ class Validator {
           "an experiment is a mapping with keys " + join_list(kTopLevelKeys));
       return std::nullopt;
     }
+    for (const auto& problem : yaml_key_problems(root)) {
+      add(file_.string() + ":" + std::to_string(problem.line), problem.message);
+    }
     return root;
+  }
+
+  // The file's one YAML document (YAML::LoadFile would silently ignore any after the first).
+  YAML::Node load_single_document() {
+    std::vector<YAML::Node> documents = YAML::LoadAllFromFile(file_.string());
+    if (documents.empty()) return YAML::Node();
+    if (documents.size() > 1) {
+      const YAML::Mark mark = documents[1].Mark();
+      add(file_.string() + ":" + std::to_string(mark.is_null() ? 1 : mark.line + 1),
+          "a second YAML document: an experiment file holds exactly one (remove the '---' "
+          "separator and what follows it, or merge it into the first)");
+    }
+    return documents.front();
   }
 
   // The top-level value of `key`, from the file or a --set override.
@@ -130,14 +163,20 @@ class Validator {
 
   void read_experiment(const YAML::Node& root) {
     for (const auto& entry : root) {
-      const std::string key = entry.first.as<std::string>();
+      if (!entry.first.IsScalar()) continue;  // reported by yaml_key_problems
+      const std::string key = key_text(entry.first);
       if (std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(), key) == kTopLevelKeys.end()) {
         add(where(entry.first), unknown_key_message(key, kTopLevelKeys, "top-level key"));
       }
     }
     for (const auto& override : overrides_) {
-      if (override.label.empty() && std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(),
-                                              override.key) == kTopLevelKeys.end()) {
+      if (!override.label.empty()) continue;
+      if (override.key == "steps") {
+        add("--set " + override.text,
+            "'steps' cannot be set with --set: only name, store and seed can (a step's parameter "
+            "is LABEL.KEY=VALUE)");
+      } else if (std::find(kTopLevelKeys.begin(), kTopLevelKeys.end(), override.key) ==
+                 kTopLevelKeys.end()) {
         add("--set " + override.text,
             unknown_key_message(override.key, kTopLevelKeys, "top-level key"));
       }
@@ -170,8 +209,12 @@ class Validator {
     seed_spec.type = ParamType::Int;
     seed_spec.min = 0;
     if (auto name = top_level(root, "name")) {
-      if (auto value = convert(*name, name_spec, ""))
+      if (auto value = convert(*name, name_spec, "")) {
         experiment_.name = std::get<std::string>(*value);
+        if (experiment_.name.find_first_not_of(" \t") == std::string::npos) {
+          add(name->where, "'name' must not be empty (it titles the store and its report)");
+        }
+      }
     } else {
       add(file_.string() + ":1", "missing required key 'name' (the experiment's name)");
     }
@@ -221,6 +264,11 @@ class Validator {
     PlannedStep step;
     step.line = node.Mark().line + 1;
     const std::string plugin_name = node["plugin"].Scalar();
+    if (!is_plugin_name(plugin_name)) {
+      add(where(node["plugin"]),
+          "step #" + std::to_string(index) + ": " + not_a_plugin_name(plugin_name));
+      return;
+    }
     step.label = plugin_name;
     if (node["label"]) {
       if (!node["label"].IsScalar() || !is_valid_label(node["label"].Scalar())) {
@@ -262,7 +310,8 @@ class Validator {
 
     std::map<std::string, SourcedNode> given;
     for (const auto& entry : node) {
-      const std::string key = entry.first.as<std::string>();
+      if (!entry.first.IsScalar()) continue;  // reported by yaml_key_problems
+      const std::string key = key_text(entry.first);
       if (key == "plugin" || key == "label") continue;
       if (!schema.find(key)) {
         add(where(entry.first), context + unknown_key_message(key, valid_keys, "key"));
@@ -273,6 +322,13 @@ class Validator {
     for (auto& override : overrides_) {
       if (override.label != step.label) continue;
       override.used = true;
+      if (override.key == "plugin" || override.key == "label") {
+        add("--set " + override.text,
+            context + "'" + override.key +
+                "' cannot be set with --set: a step's plugin and label are fixed by the "
+                "experiment file (--set LABEL.KEY=VALUE sets one of its parameters)");
+        continue;
+      }
       if (!schema.find(override.key)) {
         add("--set " + override.text,
             context + unknown_key_message(override.key, valid_keys, "key"));

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <optional>
 
 #include "config/suggest.hpp"
@@ -148,5 +149,49 @@ Value convert_value(const YAML::Node& node, const ParamSpec& spec,
   }
   throw ValueError("'" + spec.name + "' has an unknown type");
 }
+
+namespace {
+
+// Walks the node tree. Aliases may repeat a subtree many times over ("billion laughs"): the walk
+// stops after kMaxNodes nodes, far beyond any experiment file, so it always ends quickly.
+class KeyChecker {
+ public:
+  std::vector<YamlProblem> problems;
+
+  void walk(const YAML::Node& node, int depth) {
+    if (++visited_ > kMaxNodes || depth > kMaxDepth) return;
+    if (node.IsSequence()) {
+      for (const auto& item : node) walk(item, depth + 1);
+    } else if (node.IsMap()) {
+      std::map<std::string, int> first_line;
+      for (const auto& entry : node) {
+        const YAML::Node& key = entry.first;
+        const int line = key.Mark().line + 1;
+        if (!key.IsScalar()) {
+          problems.push_back({line, "a key must be a plain name, got " + describe_node(key)});
+        } else if (auto [it, fresh] = first_line.emplace(key.Scalar(), line); !fresh) {
+          problems.push_back({line, "duplicate key '" + key.Scalar() + "' (first given on line " +
+                                        std::to_string(it->second) + ")"});
+        }
+        walk(entry.second, depth + 1);
+      }
+    }
+  }
+
+ private:
+  static constexpr long kMaxNodes = 1'000'000;
+  static constexpr int kMaxDepth = 200;
+  long visited_ = 0;
+};
+
+}  // namespace
+
+std::vector<YamlProblem> yaml_key_problems(const YAML::Node& root) {
+  KeyChecker checker;
+  checker.walk(root, 0);
+  return std::move(checker.problems);
+}
+
+std::string key_text(const YAML::Node& key) { return key.IsScalar() ? key.Scalar() : ""; }
 
 }  // namespace othrun
