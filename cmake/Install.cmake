@@ -1,8 +1,28 @@
-# Installs the SDK: othrun, libothrun, the public headers, the plugins and a CMake package with
+# Installs the SDK: othrun, its libraries, the public headers, the plugins and a CMake package with
 # othrun_add_plugin(), so a plugin outside this repository builds with find_package(othrun).
+# Every library whose headers are installed is exported, as the name plugins in this tree use:
+#   othrun::core           always
+#   othrun::analysis       always (statistics, SAEs, probes, product readers)
+#   othrun::torch          with LibTorch (Othello-GPT forward; its headers are LibTorch-free)
+#   othrun::torch_bridge   with LibTorch (othrun/torch_bridge.hpp: HostTensor <-> at::Tensor)
+#   othrun::train          with LibTorch (training; gpt.hpp and optim.hpp include ATen)
 include(CMakePackageConfigHelpers)
 
-install(TARGETS othrun_core EXPORT othrunTargets
+set(OTHRUN_EXPORTED_TARGETS othrun_core othrun_analysis)
+set(OTHRUN_EXPORTS_TORCH OFF)
+if(TARGET othrun_torch)
+  list(APPEND OTHRUN_EXPORTED_TARGETS othrun_torch othrun_torch_bridge)
+  set(OTHRUN_EXPORTS_TORCH ON)
+endif()
+if(TARGET othrun_train)
+  list(APPEND OTHRUN_EXPORTED_TARGETS othrun_train)
+endif()
+foreach(target IN LISTS OTHRUN_EXPORTED_TARGETS)
+  string(REGEX REPLACE "^othrun_" "" export_name ${target})
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${export_name})
+endforeach()
+
+install(TARGETS ${OTHRUN_EXPORTED_TARGETS} EXPORT othrunTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/framework/include/othrun
