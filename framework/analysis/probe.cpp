@@ -1,8 +1,9 @@
-// Probe collapse exactly as the notebooks (REFERENCE.md section 3).
+// Probe collapse exactly as the notebooks (docs/analyses.md, "The linear probe").
 #include <othrun/analysis/probe.hpp>
 
 #include <othrun/analysis/gemm.hpp>
 #include <othrun/error.hpp>
+#include <othrun/finite.hpp>
 #include <othrun/pth.hpp>
 
 #include <cmath>
@@ -64,6 +65,8 @@ Probe load_probe(const std::filesystem::path& path, bool normalise) {
     throw DataError(path.string() + ": expected one probe tensor, found " +
                     std::to_string(file.tensors.size()));
   }
+  const NamedTensor& tensor = file.tensors.front();
+  warn_non_finite(tensor.tensor, tensor.name.empty() ? "(the probe)" : tensor.name, path.string());
   try {
     return collapse_probe(file.tensors.front().tensor, normalise);
   } catch (const DataError& e) {

@@ -1,4 +1,4 @@
-// SAE forward passes, as sae_training and SAELens compute them (REFERENCE.md section 4).
+// SAE forward passes, as sae_training and SAELens compute them (docs/analyses.md, "SAE files").
 #include <othrun/analysis/sae.hpp>
 
 #include <othrun/analysis/gemm.hpp>

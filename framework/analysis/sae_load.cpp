@@ -2,6 +2,7 @@
 #include <othrun/analysis/sae.hpp>
 
 #include <othrun/error.hpp>
+#include <othrun/finite.hpp>
 #include <othrun/pth.hpp>
 #include <othrun/safetensors.hpp>
 
@@ -39,14 +40,6 @@ SaeArchitecture saelens_architecture(const nlohmann::json& cfg, const std::strin
                   "' (supported: standard, topk, jumprelu, gated)");
 }
 
-std::int64_t saelens_k(const nlohmann::json& cfg) {
-  if (cfg.contains("k") && cfg["k"].is_number_integer()) return cfg["k"].get<std::int64_t>();
-  if (cfg.contains("activation_fn_kwargs") && cfg["activation_fn_kwargs"].contains("k")) {
-    return cfg["activation_fn_kwargs"]["k"].get<std::int64_t>();
-  }
-  return 0;
-}
-
 std::string saelens_hook(const nlohmann::json& cfg) {
   if (cfg.contains("metadata") && cfg["metadata"].is_object()) {
     const auto& m = cfg["metadata"];
@@ -57,6 +50,15 @@ std::string saelens_hook(const nlohmann::json& cfg) {
     if (cfg.contains(key) && cfg[key].is_string()) return cfg[key].get<std::string>();
   }
   return "";
+}
+
+// A warning for each weight holding NaN or infinity (`prefix` + name as the file stores it).
+void warn_non_finite_weights(const Sae& sae, const std::string& prefix, const std::string& file) {
+  const std::pair<const char*, const std::vector<float>*> weights[] = {
+      {"W_enc", &sae.W_enc}, {"b_enc", &sae.b_enc},        {"W_dec", &sae.W_dec},
+      {"b_dec", &sae.b_dec}, {"b_gate", &sae.b_gate},      {"b_mag", &sae.b_mag},
+      {"r_mag", &sae.r_mag}, {"threshold", &sae.threshold}};
+  for (const auto& [name, values] : weights) warn_non_finite(*values, prefix + name, file);
 }
 
 }  // namespace
@@ -95,11 +97,57 @@ Sae load_sae_training(const std::filesystem::path& file) {
   sae.W_dec = tensor_values(pth, "state_dict.W_dec", {sae.d_sae, sae.d_in});
   sae.b_dec = tensor_values(pth, "state_dict.b_dec", {sae.d_in});
   sae.check(where);
+  warn_non_finite_weights(sae, "state_dict.", where);
   return sae;
 }
 
+namespace {
+
+// The fields of a parsed cfg.json. Every type mismatch is a DataError naming the file and the field
+// (nlohmann's own message names neither).
+Sae saelens_header(const nlohmann::json& cfg, const std::string& where, const std::string& file) {
+  if (!cfg.is_object()) throw DataError(file + ": expected a JSON object");
+  auto integer = [&](const nlohmann::json& holder, const char* key, const std::string& shown) {
+    if (!holder.contains(key)) throw DataError(file + ": missing '" + shown + "'");
+    const auto& value = holder[key];
+    if (!value.is_number_integer()) {
+      throw DataError(file + ": '" + shown + "' must be an integer, got " + value.dump());
+    }
+    return value.get<std::int64_t>();
+  };
+  auto check_type = [&](const char* key, bool ok, const char* expected) {
+    if (!ok) {
+      throw DataError(file + ": '" + key + "' must be " + expected + ", got " + cfg[key].dump());
+    }
+  };
+  for (const char* key : {"architecture", "activation_fn_str", "normalize_activations"}) {
+    if (cfg.contains(key)) check_type(key, cfg[key].is_string(), "a string");
+  }
+  if (cfg.contains("apply_b_dec_to_input")) {
+    check_type("apply_b_dec_to_input", cfg["apply_b_dec_to_input"].is_boolean(), "true or false");
+  }
+  Sae sae;
+  sae.d_in = integer(cfg, "d_in", "d_in");
+  sae.d_sae = integer(cfg, "d_sae", "d_sae");
+  if (cfg.contains("activation_fn_kwargs")) {
+    const auto& kwargs = cfg["activation_fn_kwargs"];
+    check_type("activation_fn_kwargs", kwargs.is_object() || kwargs.is_null(), "an object");
+    if (kwargs.is_object() && kwargs.contains("k")) {
+      sae.k = integer(kwargs, "k", "activation_fn_kwargs.k");
+    }
+  }
+  if (cfg.contains("k") && !cfg["k"].is_null()) sae.k = integer(cfg, "k", "k");
+  sae.architecture = saelens_architecture(cfg, where);
+  sae.apply_b_dec_to_input = cfg.value("apply_b_dec_to_input", true);
+  sae.hook_name = saelens_hook(cfg);
+  return sae;
+}
+
+}  // namespace
+
 Sae load_saelens(const std::filesystem::path& folder) {
   const std::string where = folder.string();
+  const std::string file = (folder / "cfg.json").string();
   std::ifstream cfg_in(folder / "cfg.json");
   if (!cfg_in)
     throw DataError(where +
@@ -108,8 +156,9 @@ Sae load_saelens(const std::filesystem::path& folder) {
   try {
     cfg = nlohmann::json::parse(cfg_in);
   } catch (const std::exception& e) {
-    throw DataError(where + "/cfg.json: " + e.what());
+    throw DataError(file + ": " + e.what());
   }
+  Sae sae = saelens_header(cfg, where, file);
   const std::string norm =
       cfg.contains("normalize_activations") && cfg["normalize_activations"].is_string()
           ? cfg["normalize_activations"].get<std::string>()
@@ -120,14 +169,7 @@ Sae load_saelens(const std::filesystem::path& folder) {
         "' is not supported (only 'none'; expected_average_only_in, constant_norm_rescale "
         "and layer_norm need statistics othrun does not reproduce yet)");
   }
-  Sae sae;
   sae.format = "saelens";
-  sae.architecture = saelens_architecture(cfg, where);
-  sae.d_in = cfg.at("d_in").get<std::int64_t>();
-  sae.d_sae = cfg.at("d_sae").get<std::int64_t>();
-  sae.k = saelens_k(cfg);
-  sae.apply_b_dec_to_input = cfg.value("apply_b_dec_to_input", true);
-  sae.hook_name = saelens_hook(cfg);
   const SafetensorsFile tensors = load_safetensors(folder / "sae_weights.safetensors");
   sae.W_enc = tensor_values(tensors, "W_enc", {sae.d_in, sae.d_sae});
   sae.W_dec = tensor_values(tensors, "W_dec", {sae.d_sae, sae.d_in});
@@ -143,6 +185,7 @@ Sae load_saelens(const std::filesystem::path& folder) {
     sae.threshold = tensor_values(tensors, "threshold", {sae.d_sae});
   }
   sae.check(where);
+  warn_non_finite_weights(sae, "", tensors.path.string());
   return sae;
 }
 

@@ -1,6 +1,7 @@
 // Checkpoint files -> TransformerLens-layout tensors: format detection and the minGPT conversion.
 // The conversion builds strided views on the file's storage, so it copies nothing.
 #include <othrun/error.hpp>
+#include <othrun/finite.hpp>
 #include <othrun/pth.hpp>
 #include <othrun/safetensors.hpp>
 #include <othrun/torch/checkpoint.hpp>
@@ -237,6 +238,7 @@ LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, CheckpointFo
   const std::string source = path.string();
   std::vector<NamedTensor> tensors =
       path.extension() == ".safetensors" ? load_safetensors(path).tensors : load_pth(path).tensors;
+  for (const NamedTensor& t : tensors) warn_non_finite(t.tensor, t.name, source);
   LoadedCheckpoint out;
   out.path = path;
   out.format = format == CheckpointFormat::Auto ? detect_format(tensors, source) : format;

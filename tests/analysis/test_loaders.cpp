@@ -5,11 +5,13 @@
 #include <othrun/analysis/probe.hpp>
 #include <othrun/analysis/sae.hpp>
 #include <othrun/error.hpp>
+#include <othrun/pth.hpp>
 #include <othrun/safetensors.hpp>
 
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 
 using namespace othrun;
 using namespace othrun::analysis;
@@ -111,4 +113,75 @@ TEST(ProbeLoader, CollapseAsTheNotebook) {
   expect_close(unit.blank_dir, values(expected, "blank_dir_norm"), 1e-6f, "blank_dir_norm");
   expect_close(unit.mine_dir, values(expected, "mine_dir_norm"), 1e-6f, "mine_dir_norm");
   EXPECT_THROW(load_probe(fixture("sae_training.pt"), false), DataError);
+}
+
+TEST(SaeLoader, CfgJsonTypeErrorsNameTheFileAndTheField) {
+  analysis_test::TempDir dir;
+  std::filesystem::copy(fixture("saelens_standard"), dir.path() / "sae");
+  const std::string cfg = (dir.path() / "sae/cfg.json").string();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"d_in": "64", "d_sae": 24})", cfg + ": 'd_in' must be an integer, got \"64\""},
+      {R"({"d_in": 16})", cfg + ": missing 'd_sae'"},
+      {R"({"d_in": 16, "d_sae": 24.5})", cfg + ": 'd_sae' must be an integer, got 24.5"},
+      {R"({"d_in": 16, "d_sae": 24, "apply_b_dec_to_input": "yes"})",
+       cfg + ": 'apply_b_dec_to_input' must be true or false, got \"yes\""},
+      {R"({"d_in": 16, "d_sae": 24, "architecture": 3})",
+       cfg + ": 'architecture' must be a string, got 3"},
+      {R"({"d_in": 16, "d_sae": 24, "activation_fn_kwargs": {"k": "4"}})",
+       cfg + ": 'activation_fn_kwargs.k' must be an integer, got \"4\""},
+      {R"([16, 24])", cfg + ": expected a JSON object"},
+  };
+  for (const auto& [text, expected] : cases) {
+    std::ofstream(cfg) << text;
+    try {
+      load_sae(dir.path() / "sae");
+      ADD_FAILURE() << "expected a DataError for " << text;
+    } catch (const DataError& e) {
+      EXPECT_EQ(std::string(e.what()), expected) << text;
+    }
+  }
+}
+
+TEST(SaeLoader, WarnsOfNonFiniteWeightsNamingTensorAndFile) {
+  analysis_test::TempDir dir;
+  std::filesystem::copy(fixture("saelens_standard"), dir.path() / "sae");
+  const auto weights = dir.path() / "sae/sae_weights.safetensors";
+  ::testing::internal::CaptureStderr();
+  load_sae(dir.path() / "sae");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");  // the fixture's weights are finite
+
+  std::vector<NamedTensor> tensors = load_safetensors(weights).tensors;
+  for (auto& t : tensors) {
+    if (t.name != "W_dec") continue;
+    std::vector<float> v = t.tensor.to_vector<float>();
+    v[0] = std::numeric_limits<float>::quiet_NaN();
+    v[7] = std::numeric_limits<float>::infinity();
+    v[9] = std::numeric_limits<float>::quiet_NaN();
+    t.tensor = HostTensor::from_values<float>(t.tensor.shape(), std::span<const float>(v));
+  }
+  save_safetensors(weights, tensors);
+  ::testing::internal::CaptureStderr();
+  load_sae(dir.path() / "sae");
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(
+      err.find(weights.string() + ": tensor 'W_dec' holds 2 NaN and 1 infinite values (of 384)"),
+      std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("'W_enc'"), std::string::npos) << err;
+}
+
+TEST(ProbeLoader, WarnsOfNonFiniteWeights) {
+  analysis_test::TempDir dir;
+  const PthFile original = load_pth(fixture("probe.pth"));
+  std::vector<float> v = original.tensors.front().tensor.to_vector<float>();
+  v[3] = -std::numeric_limits<float>::infinity();
+  const auto path = dir.path() / "probe.pth";
+  save_pth(path, PyValue(HostTensor::from_values<float>(original.tensors.front().tensor.shape(),
+                                                        std::span<const float>(v))));
+  ::testing::internal::CaptureStderr();
+  load_probe(path, false);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find(path.string() + ": tensor '(the probe)' holds 0 NaN and 1 infinite values"),
+            std::string::npos)
+      << err;
 }

@@ -11,7 +11,11 @@
 #include <othrun/torch/hooked_transformer.hpp>
 #include <othrun/torch/hooks.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "reference.hpp"
 
@@ -296,6 +300,32 @@ TEST(Hooks, ShorthandAndErrors) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "hook 'resid_pre.9': layer 9 does not exist (the model has 8 layers)");
   }
+}
+
+// A NaN or infinity in a model's weights is accepted (the file is well formed) but warned about,
+// naming the tensor and the file.
+TEST(HookedTransformerErrors, NonFiniteWeightsAreWarnedAbout) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("othrun-nonfinite-" + std::to_string(::getpid()) + ".pth");
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  save_pth(path,
+           make_state_dict({{"embed.W_E", HostTensor::from_values<float>({2, 2}, {1, nan, 3, 4})},
+                            {"unembed.W_U", HostTensor::from_values<float>({2}, {inf, -inf})},
+                            {"unembed.b_U", HostTensor::from_values<float>({2}, {0, 1})}}));
+  ::testing::internal::CaptureStderr();
+  const LoadedCheckpoint file = load_checkpoint(path);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  std::filesystem::remove(path);
+  EXPECT_NE(
+      err.find(path.string() + ": tensor 'embed.W_E' holds 1 NaN and 0 infinite values (of 4)"),
+      std::string::npos)
+      << err;
+  EXPECT_NE(
+      err.find(path.string() + ": tensor 'unembed.W_U' holds 0 NaN and 2 infinite values (of 2)"),
+      std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("unembed.b_U"), std::string::npos) << err;
 }
 
 }  // namespace
