@@ -232,6 +232,10 @@ class TrainSae : public Step {
                     const std::string& hook, const Product& product) const {
     std::filesystem::create_directories(folder);
     const auto a = product.root().attrs();
+    // The model's file name: its path would tie the folder to the machine that trained it.
+    const std::string model_name =
+        a.has("model") ? std::filesystem::path(a.get_string("model")).filename().string()
+                       : "othello-gpt";
     nlohmann::json cfg = {{"d_in", w.d_in},
                           {"d_sae", w.d_sae},
                           {"architecture", c_.get_string("architecture")},
@@ -242,7 +246,7 @@ class TrainSae : public Step {
                           {"metadata",
                            {{"hook_name", hook},
                             {"hook_head_index", nullptr},
-                            {"model_name", a.has("model") ? a.get_string("model") : "othello-gpt"},
+                            {"model_name", model_name},
                             {"context_size", 59},
                             {"prepend_bos", false},
                             {"trained_by", "othrun train_sae"},
