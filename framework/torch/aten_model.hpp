@@ -35,7 +35,7 @@ struct PackedModel {
 
 PackedModel pack(const WeightMap& w, const ModelConfig& config);
 
-// The forward of REFERENCE.md section 2 on int64 `tokens` [batch, pos].
+// The forward of docs/inference.md ("The model") on int64 `tokens` [batch, pos].
 Cache forward(const PackedModel& m, const ModelConfig& config, const at::Tensor& tokens,
               const RunRequest& request);
 

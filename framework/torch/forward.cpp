@@ -1,6 +1,6 @@
-// The HookedTransformer forward (REFERENCE.md section 2) on ATen, recording only requested hooks.
-// Recorded tensors are never modified afterwards (no in-place op follows a record), because a
-// record may share memory with the tensor the forward goes on with.
+// The HookedTransformer forward (docs/inference.md, "The model") on ATen, recording only requested
+// hooks. Recorded tensors are never modified afterwards (no in-place op follows a record), because
+// a record may share memory with the tensor the forward goes on with.
 #include <ATen/ATen.h>
 
 #include <fmt/format.h>

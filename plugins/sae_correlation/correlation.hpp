@@ -16,7 +16,7 @@
 namespace othrun::sae_correlation {
 
 struct Options {
-  bool notebook_compat = false;  // REFERENCE.md section 5: the seed's exact (mistaken) numbers
+  bool notebook_compat = false;  // docs/analyses.md: the seed's exact (mistaken) numbers
   int top_k = 10;
   std::string rank_by = "firing_corr";  // firing_corr, act_corr, f1, auroc
   othello::MineTheirs convention = othello::MineTheirs::Real;

@@ -18,7 +18,7 @@ report::PairCounts pair_counts(const Pair& p, bool notebook) {
   report::PairCounts c{};
   c.feature = p.feature;
   c.square = p.square;
-  // The notebook names squares through its 60-entry token-label list (REFERENCE.md section 5).
+  // The notebook names squares through its 60-entry token-label list (docs/analyses.md).
   c.square_label = notebook ? notebook_square_label(p.square) : othello::square_label(p.square);
   c.correlation = p.score;
   c.fired_empty = p.counts[1][1];
@@ -40,7 +40,7 @@ report::Figure correlation_histogram(const analysis::Histogram& hist, const Opti
   const std::string caption =
       nb ? "The notebook's histogram (100 bins over [-1, 1] here) of corrcoef(acts == 0, "
            "state < 0) over every (feature, square): it correlates the feature NOT firing with "
-           "the square being white, not empty (REFERENCE.md section 5). Dataset histogram/counts."
+           "the square being white, not empty (docs/analyses.md). Dataset histogram/counts."
          : "Pearson correlation of 'feature fired (> 0)' with 'square in state' over every "
            "(feature, square, state), state empty / theirs / mine. Dataset histogram/counts.";
   report::Figure figure =

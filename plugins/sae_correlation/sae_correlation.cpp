@@ -23,7 +23,7 @@ class SaeCorrelation : public Step {
     schema.flag(
         "notebook_compat", false,
         "reproduce the seed notebook exactly: corr(acts == 0, state < 0 (white)), 2x2 counts "
-        "with state == 0, the 60-entry square labels (REFERENCE.md section 5)");
+        "with state == 0, the 60-entry square labels (docs/analyses.md)");
     schema.integer("top_k", 10, "pairs to report").range(1, 100000);
     schema.choice("rank_by", {"firing_corr", "act_corr", "f1", "auroc"}, "firing_corr",
                   "metric that ranks the (feature, square, state) pairs");

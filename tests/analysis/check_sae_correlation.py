@@ -13,7 +13,7 @@ rows, d_sae = acts.shape
 positions = int(store["features/features"].attrs["positions"])
 state, mine = board_states(store["games"], rows // positions, positions)
 
-# ---- notebook: REFERENCE.md section 5, line by line ----
+# ---- notebook: docs/analyses.md "What the seed notebook computes", line by line ----
 feature_acts = torch.tensor(acts)
 focus_is_empty = torch.tensor(state < 0).float()
 combined = torch.cat(((feature_acts == 0).float(), focus_is_empty), dim=1)

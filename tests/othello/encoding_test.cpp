@@ -1,4 +1,4 @@
-// Square / token / label conversions (REFERENCE.md section 1).
+// Square / token / label conversions (docs/games.md).
 #include <othrun/othello.hpp>
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Independent reference for othrun's HookedTransformer (tests/inference).
 
-Written from REFERENCE.md section 2 (TransformerLens semantics), not from the C++ code: it makes a
+Written from docs/inference.md "The model" (TransformerLens semantics), not from the C++ code: it makes a
 random Othello-GPT-shaped model, saves it in the layouts othrun reads, runs a float64 forward with
 every hook and saves the expected activations with torch.save. Run with Debian's /usr/bin/python3
 (python3-torch 1.13). Deterministic for a given seed.
@@ -102,7 +102,7 @@ def to_mingpt(w, cfg):
     return m
 
 
-# ---- weight processing, from the REFERENCE.md description ----
+# ---- weight processing, from the docs/inference.md description ----
 
 def fold_ln(w, cfg):
     w = collections.OrderedDict((k, v.clone()) for k, v in w.items())

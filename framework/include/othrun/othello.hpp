@@ -1,5 +1,5 @@
 // The Othello engine: bitboards, legal moves, flips, implicit passes and the square/token/label
-// encodings of the Othello-GPT notebooks (docs/games.md, REFERENCE.md section 1).
+// encodings of the Othello-GPT notebooks (docs/games.md).
 //
 // Square s = row * 8 + col; bit s of a Bitboard (the value 1 << s) is square s. Its label is
 // "ABCDEFGH"[row] followed by the column digit 0..7, so "E0" is square 32. Black (+1) moves first.
@@ -255,7 +255,7 @@ class Position {
   // The side that moves next; None once neither side can move.
   constexpr Color to_move() const { return to_move_; }
   constexpr bool game_over() const { return to_move_ == Color::None; }
-  // REFERENCE get_valid_moves(): the side to move's legal moves, the opponent's after a pass,
+  // othello_world's get_valid_moves(): the side to move's legal moves, the opponent's after a pass,
   // empty at the end of the game.
   constexpr Bitboard valid_moves() const { return valid_; }
   constexpr bool is_valid(int square) const {

@@ -1,4 +1,4 @@
-// The linear board-state probe (REFERENCE.md section 3): the full [modes=3, d_model, 8, 8,
+// The linear board-state probe (docs/analyses.md): the full [modes=3, d_model, 8, 8,
 // options=3] tensor of `main_linear_probe.pth` (options 0 empty, 1 white, 2 black; modes 0 black
 // to play, 1 white to play, 2 all) collapsed to {blank, theirs, mine} and the blank/mine
 // directions.

@@ -1,6 +1,6 @@
 // Sparse autoencoders as the originals run them: the `sae_training` fork's files (torch.save of
 // {"cfg": dataclass, "state_dict": {...}}) and SAELens folders (cfg.json +
-// sae_weights.safetensors). REFERENCE.md section 4 has the formulas; docs/analyses.md lists what is
+// sae_weights.safetensors). docs/analyses.md ("SAE files") has the formulas and lists what is
 // supported.
 #pragma once
 

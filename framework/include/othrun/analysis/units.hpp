@@ -20,7 +20,7 @@ struct UnitSpec {
   std::int64_t index = 0;  // neuron / feature index
   std::filesystem::path probe;     // probe: the full probe .pth
   int square = 0;                  // probe: square 0..63
-  std::string direction = "mine";  // probe: blank or mine (blank_dir / mine_dir of REFERENCE.md 3)
+  std::string direction = "mine";  // probe: blank or mine (blank_dir / mine_dir, docs/analyses.md)
   bool normalise = false;          // probe: unit-norm directions per square
 
   std::string name() const;  // "blocks.0.mlp.hook_post[774]", "feature 12", "probe mine_dir E0"

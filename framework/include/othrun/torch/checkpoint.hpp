@@ -1,6 +1,6 @@
 // Reading Othello-GPT checkpoints into the TransformerLens state-dict layout, without LibTorch:
 // torch.save files (.pth/.pt) of a TransformerLens or a minGPT state dict, and safetensors files
-// (either layout). minGPT weights are converted as REFERENCE.md section 2 describes (as views on
+// (either layout). minGPT weights are converted as docs/inference.md describes (as views on
 // the file's storage where possible: no copies).
 #pragma once
 

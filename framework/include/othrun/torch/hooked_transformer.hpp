@@ -1,4 +1,4 @@
-// A TransformerLens-exact HookedTransformer forward on LibTorch (REFERENCE.md section 2), caching
+// A TransformerLens-exact HookedTransformer forward on LibTorch (docs/inference.md), caching
 // only the hooks asked for. The LibTorch types stay inside libothrun_torch: tensors cross this
 // header as othrun::HostTensor, and cached activations are views on LibTorch memory (no copy) that
 // keep it alive.

@@ -1,4 +1,4 @@
-// The configuration of a TransformerLens HookedTransformer (REFERENCE.md section 2), inferred from
+// The configuration of a TransformerLens HookedTransformer (docs/inference.md), inferred from
 // a state dict's shapes or given explicitly, and the weight processing options of from_pretrained.
 // No LibTorch here: plugins validate configs without compiling Torch headers.
 #pragma once

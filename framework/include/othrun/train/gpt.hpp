@@ -1,4 +1,4 @@
-// A trainable TransformerLens HookedTransformer on ATen (REFERENCE.md section 2): parameters in the
+// A trainable TransformerLens HookedTransformer on ATen (docs/inference.md): parameters in the
 // TransformerLens state-dict layout, a forward that autograd differentiates, and one optional
 // splice point where a caller may replace an activation (e.g. by an SAE's reconstruction).
 // Only libothrun_train and its tests include this header (it pulls in <ATen/ATen.h>).

@@ -1,4 +1,4 @@
-// The othello_world linear probe (REFERENCE.md section 3): [3 modes, d_model, 8, 8, 3 options],
+// The othello_world linear probe (docs/analyses.md): [3 modes, d_model, 8, 8, 3 options],
 // modes 0 black to play, 1 white to play, 2 all; options 0 empty, 1 white, 2 black. Each mode is
 // trained on its rows with per-square cross-entropy and AdamW. No LibTorch in this header.
 #pragma once

@@ -1,5 +1,5 @@
 // Training sparse autoencoders with the recipe of the `sae_training` fork that made the Othello
-// SAEs (REFERENCE.md section 4), plus a top-k variant. No LibTorch in this header.
+// SAEs (docs/training.md), plus a top-k variant. No LibTorch in this header.
 //
 // Standard: sae_in = x - b_dec; acts = relu(sae_in @ W_enc + b_enc); out = acts @ W_dec + b_dec;
 // loss = mean((out - x)^2 / ||x - mean_batch(x)||) + l1 * mean_batch(sum |acts|) [+ ghost grads].

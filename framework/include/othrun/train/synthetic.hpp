@@ -40,7 +40,7 @@ struct LegalCount {
 
 // Top-1 legal-move count: for each game (tokens [games, 60]) and input position t < n_pos whose
 // next move exists (tokens[t + 1] != 0), replays moves 0..t and checks whether the predicted token
-// predicted[game * n_pos + t] is one of the valid moves there (REFERENCE get_valid_moves()).
+// predicted[game * n_pos + t] is one of the valid moves there (othello_world's get_valid_moves()).
 LegalCount count_legal_top1(const std::vector<std::int64_t>& tokens,
                             const std::vector<std::int64_t>& predicted, std::int64_t n_pos);
 
