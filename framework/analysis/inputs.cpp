@@ -16,20 +16,19 @@ std::string PositionSpan::to_string() const { return fmt::format("[{}, {})", fir
 PositionSpan read_position_span(const Attributes& object, std::int64_t columns,
                                 const std::string& place) {
   if (!object.has("positions_start") || !object.has("positions_stop")) {
-    throw DataError(place +
-                    ": no attributes positions_start / positions_stop, so the model positions "
-                    "of its " +
-                    std::to_string(columns) +
-                    " columns are unknown (a product written before they were recorded); rerun "
-                    "the step that made it");
+    throw DataError(fmt::format(
+        "{}: no attributes positions_start / positions_stop, so the model positions of its {} "
+        "columns are unknown (a product written before they were recorded); rerun the step that "
+        "made it",
+        place, columns));
   }
   const PositionSpan span{object.get_int("positions_start"),
                           object.get_int("positions_stop") - object.get_int("positions_start")};
   if (span.first < 0 || span.count != columns) {
-    throw DataError(place + ": positions_start / positions_stop = " + span.to_string() +
-                    " do not describe its " + std::to_string(columns) +
-                    " stored positions (expected positions_stop - positions_start = " +
-                    std::to_string(columns) + ", positions_start >= 0)");
+    throw DataError(fmt::format(
+        "{}: positions_start / positions_stop = {} do not describe its {} stored positions "
+        "(expected positions_stop - positions_start = {}, positions_start >= 0)",
+        place, span.to_string(), columns, columns));
   }
   return span;
 }
