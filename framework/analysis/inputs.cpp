@@ -2,10 +2,41 @@
 
 #include <othrun/error.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 
 namespace othrun::analysis {
+
+// ---- positions ----------------------------------------------------------------------------------
+
+std::string PositionSpan::to_string() const { return fmt::format("[{}, {})", first, stop()); }
+
+PositionSpan read_position_span(const Attributes& object, std::int64_t columns,
+                                const std::string& place) {
+  if (!object.has("positions_start") || !object.has("positions_stop")) {
+    throw DataError(fmt::format(
+        "{}: no attributes positions_start / positions_stop, so the model positions of its {} "
+        "columns are unknown (a product written before they were recorded); rerun the step that "
+        "made it",
+        place, columns));
+  }
+  const PositionSpan span{object.get_int("positions_start"),
+                          object.get_int("positions_stop") - object.get_int("positions_start")};
+  if (span.first < 0 || span.count != columns) {
+    throw DataError(fmt::format(
+        "{}: positions_start / positions_stop = {} do not describe its {} stored positions "
+        "(expected positions_stop - positions_start = {}, positions_start >= 0)",
+        place, span.to_string(), columns, columns));
+  }
+  return span;
+}
+
+void write_position_span(Attributes object, const PositionSpan& span) {
+  object.set("positions_start", span.first);
+  object.set("positions_stop", span.stop());
+}
 
 // ---- activations --------------------------------------------------------------------------------
 
@@ -25,7 +56,9 @@ ActivationReader::ActivationReader(const Product& product, const std::string& ho
                     "-D");
   }
   games_ = shape[0];
-  positions_ = static_cast<std::int64_t>(shape[1]);
+  span_ = read_position_span(
+      dataset_->attrs(), static_cast<std::int64_t>(shape[1]),
+      "product '" + product.label() + "' (" + product.path().string() + "), dataset /" + path);
   width_ = 1;
   for (std::size_t i = 2; i < shape.size(); ++i) width_ *= static_cast<std::int64_t>(shape[i]);
 }
@@ -41,7 +74,7 @@ std::vector<float> ActivationReader::read_unit(std::uint64_t first, std::uint64_
                     "' of width " + std::to_string(width_));
   }
   const std::vector<float> all = read(first, count);
-  std::vector<float> out(static_cast<std::size_t>(count) * static_cast<std::size_t>(positions_));
+  std::vector<float> out(static_cast<std::size_t>(count) * static_cast<std::size_t>(span_.count));
   for (std::size_t r = 0; r < out.size(); ++r)
     out[r] = all[r * static_cast<std::size_t>(width_) + static_cast<std::size_t>(index)];
   return out;
@@ -49,13 +82,14 @@ std::vector<float> ActivationReader::read_unit(std::uint64_t first, std::uint64_
 
 // ---- features (CSR) -----------------------------------------------------------------------------
 
-FeatureWriter::FeatureWriter(Group& group, std::int64_t d_sae, std::int64_t positions,
+FeatureWriter::FeatureWriter(Group& group, std::int64_t d_sae, const PositionSpan& positions,
                              bool half_values)
-    : group_(group), d_sae_(d_sae), positions_(positions), narrow_index_(d_sae <= 32767) {
+    : group_(group), d_sae_(d_sae), positions_(positions.count), narrow_index_(d_sae <= 32767) {
   row_ptr_.emplace(group.create_dataset<std::int64_t>("row_ptr", {0}));
   row_ptr_->attrs().set("doc",
-                        "CSR row pointers: row r (= game * positions + position) holds "
-                        "entries [row_ptr[r], row_ptr[r + 1]) of index and value");
+                        "CSR row pointers: row r (= game * positions + j, j the position "
+                        "positions_start + j) holds entries [row_ptr[r], row_ptr[r + 1]) of index "
+                        "and value");
   const std::vector<std::int64_t> zero{0};
   row_ptr_->append_rows<std::int64_t>(zero);
   if (narrow_index_) {
@@ -70,7 +104,8 @@ FeatureWriter::FeatureWriter(Group& group, std::int64_t d_sae, std::int64_t posi
   auto a = group.attrs();
   a.set("format", kFeaturesFormat);
   a.set("d_sae", d_sae);
-  a.set("positions", positions);
+  a.set("positions", positions.count);
+  write_position_span(a, positions);
 }
 
 void FeatureWriter::append(const SparseRows& rows) {
@@ -92,14 +127,20 @@ void FeatureWriter::finish(std::uint64_t games) {
   group_.attrs().set("nnz", nnz_);
 }
 
-FeatureReader::FeatureReader(const Group& group) {
+FeatureReader::FeatureReader(const Product& product)
+    : FeatureReader(product.root().group("features"),
+                    "product '" + product.label() + "' (" + product.path().string() + ")") {}
+
+FeatureReader::FeatureReader(const Group& group) : FeatureReader(group, "a features product") {}
+
+FeatureReader::FeatureReader(const Group& group, const std::string& where) {
   auto a = group.attrs();
   if (!a.has("format") || a.get_string("format") != kFeaturesFormat) {
-    throw DataError("group /" + group.path() + " is not " + std::string(kFeaturesFormat) +
+    throw DataError(where + ": group /" + group.path() + " is not " + std::string(kFeaturesFormat) +
                     " feature activations (written by sae_encode)");
   }
   games_ = static_cast<std::uint64_t>(a.get_int("games"));
-  positions_ = a.get_int("positions");
+  span_ = read_position_span(a, a.get_int("positions"), where + ", group /" + group.path());
   d_sae_ = a.get_int("d_sae");
   row_ptr_.emplace(group.dataset("row_ptr"));
   index_.emplace(group.dataset("index"));
@@ -107,8 +148,8 @@ FeatureReader::FeatureReader(const Group& group) {
 }
 
 SparseRows FeatureReader::read(std::uint64_t first, std::uint64_t count) const {
-  const std::uint64_t row0 = first * static_cast<std::uint64_t>(positions_);
-  const std::uint64_t rows = count * static_cast<std::uint64_t>(positions_);
+  const std::uint64_t row0 = first * static_cast<std::uint64_t>(span_.count);
+  const std::uint64_t rows = count * static_cast<std::uint64_t>(span_.count);
   SparseRows out;
   out.cols = d_sae_;
   out.row_ptr = row_ptr_->read_rows<std::int64_t>(row0, rows + 1);
@@ -140,20 +181,21 @@ std::vector<float> FeatureReader::read_unit(std::uint64_t first, std::uint64_t c
 
 // ---- labels -------------------------------------------------------------------------------------
 
-RowLabels row_labels(const games::GameBatch& batch, std::int64_t positions, games::Frame frame,
-                     othello::MineTheirs convention) {
+RowLabels row_labels(const games::GameBatch& batch, const PositionSpan& positions,
+                     games::Frame frame, othello::MineTheirs convention) {
   RowLabels out;
-  const auto rows = static_cast<std::size_t>(batch.count) * static_cast<std::size_t>(positions);
+  const auto columns = static_cast<std::size_t>(positions.count);
+  const auto rows = static_cast<std::size_t>(batch.count) * columns;
   out.codes.assign(rows * 64, 0);
   out.keep.assign(rows, 0);
   std::array<std::int8_t, 64> board{};
   for (std::uint64_t g = 0; g < batch.count; ++g) {
-    for (std::int64_t p = 0; p < positions; ++p) {
-      const std::size_t r = static_cast<std::size_t>(g) * static_cast<std::size_t>(positions) +
-                            static_cast<std::size_t>(p);
-      if (p >= batch.length(g) || p >= games::kPositions) continue;
+    for (std::size_t j = 0; j < columns; ++j) {
+      const std::size_t r = static_cast<std::size_t>(g) * columns + j;
+      const std::int64_t t = positions.position(static_cast<std::int64_t>(j));
+      if (t >= batch.length(g) || t >= games::kPositions) continue;
       out.keep[r] = 1;
-      batch.board(g, static_cast<int>(p), frame, board, convention);
+      batch.board(g, static_cast<int>(t), frame, board, convention);
       for (int s = 0; s < 64; ++s)
         out.codes[r * 64 + static_cast<std::size_t>(s)] =
             state_code(board[static_cast<std::size_t>(s)]);
@@ -162,14 +204,15 @@ RowLabels row_labels(const games::GameBatch& batch, std::int64_t positions, game
   return out;
 }
 
-void check_alignment(std::uint64_t games_a, std::uint64_t games_b, std::int64_t positions,
+void check_alignment(std::uint64_t games_a, std::uint64_t games_b, const PositionSpan& positions,
                      const std::string& what) {
   if (games_a > games_b) {
     throw DataError(what + ": " + std::to_string(games_a) + " games of activations but only " +
                     std::to_string(games_b) + " games of ground truth");
   }
-  if (positions > games::kPositions) {
-    throw DataError(what + ": " + std::to_string(positions) + " positions per game, more than 60");
+  if (positions.first < 0 || positions.stop() > games::kPositions) {
+    throw DataError(what + ": positions " + positions.to_string() +
+                    " are not all board positions of a game (0..59)");
   }
 }
 

@@ -85,9 +85,9 @@ UnitValues read_unit_values(const UnitSpec& unit, const Product& source,
                             std::uint64_t chunk_games) {
   UnitValues out;
   if (unit.kind == "feature") {
-    const FeatureReader reader(source.root().group("features"));
+    const FeatureReader reader(source);
     out.games = reader.games();
-    out.positions = reader.positions();
+    out.positions = reader.span();
     for (std::uint64_t first = 0; first < out.games; first += chunk_games) {
       const auto v = reader.read_unit(first, std::min(chunk_games, out.games - first), unit.index);
       out.values.insert(out.values.end(), v.begin(), v.end());
@@ -96,7 +96,7 @@ UnitValues read_unit_values(const UnitSpec& unit, const Product& source,
   }
   const ActivationReader reader(source, unit.hook);
   out.games = reader.games();
-  out.positions = reader.positions();
+  out.positions = reader.span();
   if (unit.kind == "neuron") {
     for (std::uint64_t first = 0; first < out.games; first += chunk_games) {
       const auto v = reader.read_unit(first, std::min(chunk_games, out.games - first), unit.index);

@@ -94,15 +94,17 @@ class MaxActivation : public Step {
     std::vector<std::int64_t> game, position;
     std::vector<float> value;
     for (std::size_t i : sel) {
-      game.push_back(static_cast<std::int64_t>(i / static_cast<std::size_t>(unit.positions)));
-      position.push_back(static_cast<std::int64_t>(i % static_cast<std::size_t>(unit.positions)));
+      const analysis::RowId at = unit.row(i);
+      game.push_back(static_cast<std::int64_t>(at.game));
+      position.push_back(at.position);
       value.push_back(unit.values[i]);
     }
     Group g = root.create_group("examples");
     const auto n = static_cast<std::uint64_t>(sel.size());
     analysis::write_dataset(g, "game", game, {n},
                             "game index of each example, largest value first");
-    analysis::write_dataset(g, "position", position, {n}, "position t (the state after move t)");
+    analysis::write_dataset(g, "position", position, {n},
+                            "model position t (the state after move t), not the cache column");
     analysis::write_dataset(g, "value", value, {n}, "the unit's value");
     auto a = root.attrs();
     a.set("unit", unit_.name());
@@ -112,6 +114,7 @@ class MaxActivation : public Step {
     a.set("quantile", quantile_);
     a.set("selected", static_cast<std::int64_t>(n));
     a.set("rows", static_cast<std::int64_t>(unit.values.size()));
+    analysis::write_position_span(a, unit.positions);
     a.set("mine_theirs", othello::to_string(convention_));
   }
 
@@ -120,9 +123,9 @@ class MaxActivation : public Step {
     std::vector<double> mean(64, 0.0), mean_abs(64, 0.0);
     std::array<std::int8_t, 64> board{};
     for (std::size_t i : sel) {
-      const auto g = i / static_cast<std::size_t>(unit.positions);
-      const auto p = static_cast<int>(i % static_cast<std::size_t>(unit.positions));
-      batch.board(g, p, games::Frame::MineTheirs, board, convention_);
+      const analysis::RowId at = unit.row(i);
+      batch.board(at.game, static_cast<int>(at.position), games::Frame::MineTheirs, board,
+                  convention_);
       for (std::size_t s = 0; s < 64; ++s) {
         mean[s] += board[s];
         mean_abs[s] += std::abs(board[s]);
@@ -146,9 +149,9 @@ class MaxActivation : public Step {
     std::int64_t active = 0;
     for (std::size_t i = 0; i < unit.values.size(); ++i) {
       if (!(unit.values[i] > 0)) continue;
-      const auto g = i / static_cast<std::size_t>(unit.positions);
-      const auto p = static_cast<int>(i % static_cast<std::size_t>(unit.positions));
-      const int square = batch.squares[games::GameBatch::index(g, p)];
+      const analysis::RowId at = unit.row(i);
+      const int square =
+          batch.squares[games::GameBatch::index(at.game, static_cast<int>(at.position))];
       if (square < 0) continue;
       ++counts[static_cast<std::size_t>(square)];
       ++active;

@@ -71,14 +71,14 @@ class NeuronSpectrum : public Step {
     const games::GameBatch batch = games.read(0, unit.games);
     std::vector<float> values;
     std::vector<std::uint8_t> labels;
-    for (std::uint64_t g = 0; g < unit.games; ++g) {
-      for (std::int64_t p = 0; p < unit.positions && p < batch.length(g); ++p) {
-        values.push_back(unit.values[g * static_cast<std::uint64_t>(unit.positions) +
-                                     static_cast<std::uint64_t>(p)]);
-        labels.push_back(label_of(batch, g, static_cast<int>(p)));
-      }
+    for (std::size_t i = 0; i < unit.values.size(); ++i) {
+      const analysis::RowId at = unit.row(i);  // labelled at its real position, not its column
+      if (at.position >= batch.length(at.game)) continue;
+      values.push_back(unit.values[i]);
+      labels.push_back(label_of(batch, at.game, static_cast<int>(at.position)));
     }
     write(ctx.output().root(), values, labels);
+    analysis::write_position_span(ctx.output().root().attrs(), unit.positions);
   }
 
  private:

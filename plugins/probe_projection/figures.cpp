@@ -25,7 +25,7 @@ void write_figures(Group& root, const Results& r) {
   report::Series series{"accuracy", {}, {}, {}, {}};
   for (std::size_t p = 0; p < r.per_position.size(); ++p) {
     if (std::isnan(r.per_position[p])) continue;  // outside accuracy_positions
-    series.x.push_back(static_cast<double>(p));
+    series.x.push_back(static_cast<double>(r.position_of.at(p)));
     series.y.push_back(r.per_position[p]);
   }
   report::Figure moves = report::line_chart(

@@ -11,9 +11,10 @@ namespace othrun::probe_projection {
 
 struct Results {
   std::string hook;
-  std::vector<double> per_square;       // 64, NaN where nothing was counted
-  std::vector<double> per_position;     // one per position, NaN outside accuracy_positions
-  std::vector<std::int64_t> positions;  // accuracy_positions [first, last]
+  std::vector<double> per_square;         // 64, NaN where nothing was counted
+  std::vector<double> per_position;       // one per stored position, NaN outside accuracy_positions
+  std::vector<std::int64_t> position_of;  // the model position of each per_position entry
+  std::vector<std::int64_t> positions;    // accuracy_positions [first, last]
   double overall = 0;
 };
 

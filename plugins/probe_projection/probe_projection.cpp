@@ -11,6 +11,8 @@
 #include <othrun/plugin.hpp>
 #include <othrun/progress.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -80,14 +82,24 @@ class ProbeProjection : public Step {
     const games::GamesReader games(games_product);
     const analysis::ActivationReader acts(ctx.input("activations"), hook_);
     if (acts.width() != probe.d_model) throw DataError("hook width != probe d_model");
-    analysis::check_alignment(acts.games(), games.size(), acts.positions(), "probe_projection");
+    const analysis::PositionSpan& span = acts.span();
+    analysis::check_alignment(acts.games(), games.size(), span, "probe_projection");
+    if (std::max(positions_[0], span.first) > std::min(positions_[1], span.stop() - 1)) {
+      throw ConfigError("accuracy_positions",
+                        fmt::format("[{}, {}] has none of the positions {} cached in hook '{}'",
+                                    positions_[0], positions_[1], span.to_string(), hook_));
+    }
     const std::uint64_t n = acts.games();
-    const auto pos = static_cast<std::uint64_t>(acts.positions());
+    const auto pos = static_cast<std::uint64_t>(span.count);
     Dataset argmax = root.create_dataset<std::int8_t>("argmax", {n, pos, 64});
     argmax.attrs().set("doc", "argmax over {0 blank, 1 theirs, 2 mine} of the probe scores");
+    analysis::write_position_span(argmax.attrs(), span);
     std::optional<Dataset> scores;
     // float32: the store's float16 conversion (HDF5's) mis-rounds values just below a power of two.
-    if (store_scores_) scores.emplace(root.create_dataset<float>("scores", {n, pos, 64, 3}));
+    if (store_scores_) {
+      scores.emplace(root.create_dataset<float>("scores", {n, pos, 64, 3}));
+      analysis::write_position_span(scores->attrs(), span);
+    }
     std::vector<double> sq_ok(64), sq_n(64), pos_ok(pos), pos_n(pos), cls_ok(3), cls_n(3);
     Progress progress("probe_projection", n, "games");
     for (std::uint64_t first = 0; first < n; first += chunk_) {
@@ -96,19 +108,18 @@ class ProbeProjection : public Step {
       const auto rows = static_cast<std::int64_t>(count * pos);
       std::vector<float> s(static_cast<std::size_t>(rows) * 192);
       analysis::probe_scores(probe, x.data(), rows, s.data());
-      const auto labels = analysis::row_labels(games.read(first, count), acts.positions(),
+      const auto labels = analysis::row_labels(games.read(first, count), span,
                                                games::Frame::MineTheirs, convention_);
       std::vector<std::int8_t> best(static_cast<std::size_t>(rows) * 64);
       for (std::size_t r = 0; r < static_cast<std::size_t>(rows); ++r) {
-        const std::size_t p = r % pos;
+        const std::size_t p = r % pos;  // the column; accuracy_positions are model positions
+        const std::int64_t t = span.position(static_cast<std::int64_t>(p));
         for (std::size_t sq = 0; sq < 64; ++sq) {
           const float* v = &s[(r * 64 + sq) * 3];
           const int b = (v[1] > v[0]) ? (v[2] > v[1] ? 2 : 1)
                                       : (v[2] > v[0] ? 2 : 0);  // first max, as torch.argmax
           best[r * 64 + sq] = static_cast<std::int8_t>(b);
-          if (!labels.keep[r] || static_cast<std::int64_t>(p) < positions_[0] ||
-              static_cast<std::int64_t>(p) > positions_[1])
-            continue;
+          if (!labels.keep[r] || t < positions_[0] || t > positions_[1]) continue;
           const int truth =
               labels.codes[r * 64 + sq];  // 0 empty, 1 theirs, 2 mine: the probe's order
           const double ok = b == truth;
@@ -129,7 +140,13 @@ class ProbeProjection : public Step {
     Group g = root.create_group("accuracy");
     analysis::write_dataset(g, "per_square", ratio(sq_ok, sq_n), {8, 8}, "accuracy per square");
     analysis::write_dataset(g, "per_position", ratio(pos_ok, pos_n), {pos},
-                            "accuracy per position (NaN outside accuracy_positions)");
+                            "accuracy per stored position, at the model positions of dataset "
+                            "`positions` (NaN outside accuracy_positions)");
+    std::vector<std::int64_t> position_of(pos);
+    for (std::size_t p = 0; p < pos; ++p)
+      position_of[p] = span.position(static_cast<std::int64_t>(p));
+    analysis::write_dataset(g, "positions", position_of, {pos},
+                            "model position t (the board after move t) of each per_position entry");
     analysis::write_dataset(g, "per_class", ratio(cls_ok, cls_n), {3},
                             "recall per true class: blank, theirs, mine");
     analysis::write_dataset(g, "count_per_class", cls_n, {3}, "cells per true class");
@@ -138,7 +155,7 @@ class ProbeProjection : public Step {
       ok += cls_ok[static_cast<std::size_t>(i)], all += cls_n[static_cast<std::size_t>(i)];
     g.attrs().set("overall", ok / all);
     probe_projection::write_figures(
-        root, {hook_, ratio(sq_ok, sq_n), ratio(pos_ok, pos_n), positions_, ok / all});
+        root, {hook_, ratio(sq_ok, sq_n), ratio(pos_ok, pos_n), position_of, positions_, ok / all});
     root.attrs().set("hook", hook_);
     root.attrs().set("probe", probe_path_.string());
     root.attrs().set("mine_theirs", othello::to_string(convention_));

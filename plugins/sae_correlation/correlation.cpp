@@ -54,8 +54,8 @@ double metric(const FeatureClassStats& stats, const std::string& name, std::int6
 }  // namespace
 
 FeatureClassStats accumulate(const FeatureSource& source, const games::GamesReader& games,
-                             std::uint64_t n_games, std::int64_t positions, std::int64_t d_sae,
-                             const Options& options, Timing* timing) {
+                             std::uint64_t n_games, const analysis::PositionSpan& positions,
+                             std::int64_t d_sae, const Options& options, Timing* timing) {
   FeatureClassStats stats(d_sae, options.bins);
   Progress progress("sae_correlation", n_games, "games");
   Timing local;

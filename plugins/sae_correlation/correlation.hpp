@@ -35,11 +35,12 @@ struct Timing {
   double accumulate_s = 0;
 };
 
-// Streams `games` games in chunks of options.chunk_games.
+// Streams `games` games in chunks of options.chunk_games; the source's row (g, j) is labelled with
+// the board at model position positions.position(j).
 analysis::FeatureClassStats accumulate(const FeatureSource& source, const games::GamesReader& games,
-                                       std::uint64_t n_games, std::int64_t positions,
-                                       std::int64_t d_sae, const Options& options,
-                                       Timing* timing = nullptr);
+                                       std::uint64_t n_games,
+                                       const analysis::PositionSpan& positions, std::int64_t d_sae,
+                                       const Options& options, Timing* timing = nullptr);
 
 // One ranked (feature, square, state) pair with its 2x2 "fired x in state" counts.
 struct Pair {

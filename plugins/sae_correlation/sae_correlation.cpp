@@ -62,14 +62,13 @@ class SaeCorrelation : public Step {
     const Product& games_product = ctx.input("games");
     const Product& features_product = ctx.input("features");
     const games::GamesReader games(games_product);
-    const analysis::FeatureReader features(features_product.root().group("features"));
-    analysis::check_alignment(features.games(), games.size(), features.positions(),
-                              "sae_correlation");
+    const analysis::FeatureReader features(features_product);
+    analysis::check_alignment(features.games(), games.size(), features.span(), "sae_correlation");
     const auto source = [&](std::uint64_t first, std::uint64_t count) {
       return features.read(first, count);
     };
-    const auto stats = sae_correlation::accumulate(
-        source, games, features.games(), features.positions(), features.d_sae(), options_);
+    const auto stats = sae_correlation::accumulate(source, games, features.games(), features.span(),
+                                                   features.d_sae(), options_);
     sae_correlation::write_results(ctx.output().root(), stats, options_);
   }
 

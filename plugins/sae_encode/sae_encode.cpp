@@ -47,7 +47,8 @@ class SaeEncode : public Step {
     }
     Group& root = ctx.output().root();
     Group features = root.create_group("features");
-    analysis::FeatureWriter writer(features, sae.d_sae, acts.positions(), half_);
+    // The features carry the cache's positions forward: row (g, j) is position span.position(j).
+    analysis::FeatureWriter writer(features, sae.d_sae, acts.span(), half_);
     analysis::SaeMetrics metrics(sae.d_in, sae.d_sae);
     Progress progress("sae_encode", acts.games(), "games");
     for (std::uint64_t first = 0; first < acts.games(); first += chunk_) {

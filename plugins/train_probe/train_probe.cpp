@@ -76,10 +76,8 @@ class TrainProbe : public Step {
     const analysis::ActivationReader acts(product, c_.get_string("hook"));
     const games::GamesReader games(ctx.input("games"));
     analysis::check_alignment(acts.games(), std::min<std::uint64_t>(games.size(), acts.games()),
-                              acts.positions(), "activations and games");
-    const auto attrs =
-        product.root().dataset(analysis::ActivationReader::dataset_path(acts.hook())).attrs();
-    const std::int64_t start = attrs.has("positions_start") ? attrs.get_int("positions_start") : 0;
+                              acts.span(), "activations and games");
+    const std::int64_t start = acts.span().first;
     const std::int64_t begin = std::max(start, c_.get_ints("positions").at(0));
     const std::int64_t end = std::min(start + acts.positions(), c_.get_ints("positions").at(1));
     const auto holdout =

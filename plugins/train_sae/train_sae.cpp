@@ -100,10 +100,7 @@ class TrainSae : public Step {
     const Product& product = ctx.input("activations");
     const std::string hook = c_.get_string("hook");
     const analysis::ActivationReader acts(product, hook);
-    const auto dataset_attrs =
-        product.root().dataset(analysis::ActivationReader::dataset_path(hook)).attrs();
-    const std::int64_t stored_start =
-        dataset_attrs.has("positions_start") ? dataset_attrs.get_int("positions_start") : 0;
+    const std::int64_t stored_start = acts.span().first;
     const std::int64_t begin = c_.get_ints("positions")[0];
     const std::int64_t end = std::min(c_.get_ints("positions")[1], stored_start + acts.positions());
     if (begin < stored_start || end <= begin) {

@@ -48,7 +48,8 @@ void write_games(Store& store, const std::string& label, std::uint64_t n, std::u
 
 void write_activations(Store& store, const std::string& label, const std::string& hook,
                        const std::vector<float>& values, std::uint64_t games,
-                       std::uint64_t positions, std::uint64_t width, bool half) {
+                       std::uint64_t positions, std::uint64_t width, bool half,
+                       std::int64_t first_position) {
   Provenance prov;
   prov.plugin = "inference";
   prov.kinds = {"activations"};
@@ -56,6 +57,8 @@ void write_activations(Store& store, const std::string& label, const std::string
   Dataset d = product.root().create_dataset<float>(hook, {games, positions, width}, {},
                                                    half ? DType::Float16 : DType::Float32);
   d.write_rows<float>(0, values);
+  d.attrs().set("positions_start", first_position);
+  d.attrs().set("positions_stop", first_position + static_cast<std::int64_t>(positions));
   store.commit(std::move(product));
 }
 

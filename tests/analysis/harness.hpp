@@ -29,10 +29,12 @@ std::filesystem::path fixture(const std::string& name);  // tests/fixtures/analy
 void write_games(Store& store, const std::string& label, std::uint64_t n, std::uint64_t seed);
 
 // Writes an activations product holding dataset `hook` [games, positions, width] (float32 or
-// float16 storage).
+// float16 storage) of model positions [first_position, first_position + positions), recorded as
+// the inference plugin does (attributes positions_start / positions_stop).
 void write_activations(Store& store, const std::string& label, const std::string& hook,
                        const std::vector<float>& values, std::uint64_t games,
-                       std::uint64_t positions, std::uint64_t width, bool half = false);
+                       std::uint64_t positions, std::uint64_t width, bool half = false,
+                       std::int64_t first_position = 0);
 
 // Runs plugin `plugin` (loaded from the build's plugin folder) as step `label`; `values` are the
 // config entries given (paths absolute), the others take their schema defaults.

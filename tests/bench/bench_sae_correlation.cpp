@@ -57,7 +57,7 @@ void write_features(Store& store, std::uint64_t n, std::int64_t d_sae, int l0) {
   Product product =
       store.begin("features", Provenance{"sae_encode", "1", {"features"}, "", "", {}, ""});
   Group group = product.root().create_group("features");
-  analysis::FeatureWriter writer(group, d_sae, 59, true);
+  analysis::FeatureWriter writer(group, d_sae, analysis::PositionSpan{0, 59}, true);
   std::mt19937_64 rng(11);
   std::exponential_distribution<float> value(1.0f);
   constexpr std::uint64_t kChunk = 1000;
@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
   t = Clock::now();
   const auto stats = sae_correlation::accumulate(
       [&](std::uint64_t first, std::uint64_t count) { return features.read(first, count); }, games,
-      features.games(), features.positions(), features.d_sae(), options, &timing);
+      features.games(), features.span(), features.d_sae(), options, &timing);
   const double accumulate_wall = since(t);
   Product out =
       store.begin("corr", Provenance{"sae_correlation", "1", {"sae_correlation"}, "", "", {}, ""});

@@ -3,6 +3,7 @@
 // so the unit parameters mean the same in both (docs/analyses.md, "Units").
 #pragma once
 
+#include <othrun/analysis/inputs.hpp>
 #include <othrun/schema.hpp>
 #include <othrun/store.hpp>
 
@@ -39,8 +40,9 @@ void validate_unit(const Config& config);
 
 struct UnitValues {
   std::uint64_t games = 0;
-  std::int64_t positions = 0;
-  std::vector<float> values;  // [games, positions], game-major
+  PositionSpan positions;     // the real positions of the columns (sliced caches start past 0)
+  std::vector<float> values;  // [games, positions.count], game-major
+  RowId row(std::size_t i) const { return row_id(positions, 0, i); }  // game, position of values[i]
 };
 
 // Reads the unit from `source` (the activations product for neuron/probe, the sae_encode product
