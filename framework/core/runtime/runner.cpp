@@ -190,8 +190,8 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
   Store store(experiment.store);
   const auto upstream = step_dependencies(experiment);
   const std::optional<LastRun> last_run = read_last_run(experiment.store);
-  std::vector<std::vector<std::string>> causes(
-      experiment.steps.size());   // failed steps behind each
+  // For each step, the failed steps that kept it from running (itself, when it failed).
+  std::vector<std::vector<std::string>> causes(experiment.steps.size());
   std::vector<InputFile> hashed;  // every input file of this run, for the next run's fast path
   std::vector<StepOutcome> outcomes;
   int exit_code = kExitOk;
