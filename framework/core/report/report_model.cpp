@@ -73,10 +73,10 @@ std::vector<StepReport> collect_steps(const Store& store) {
     for (auto& step : steps) {
       auto it = status.find(step.label);
       if (it == status.end() || it->second.state == ProductStatus::State::Complete) continue;
-      step.stale = std::string(to_string(it->second.state)) + ": " + it->second.reason;
+      step.stale = it->second.reason;
     }
   } catch (const std::exception& error) {
-    for (auto& step : steps) step.stale = std::string("unknown: ") + error.what();
+    for (auto& step : steps) step.stale = std::string("cannot tell: ") + error.what();
   }
   std::map<std::string, const StepReport*> by_label;
   for (const auto& step : steps) by_label[step.label] = &step;
