@@ -1,6 +1,6 @@
 // othrun: runs an Othello-GPT interpretability experiment described by a YAML file.
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <boost/program_options.hpp>
 
 #include <filesystem>
 #include <iostream>
@@ -102,8 +102,7 @@ int print_store_status(const std::filesystem::path& index) {
     std::string inputs;
     for (const auto& input : product.inputs) inputs += (inputs.empty() ? "" : ", ") + input;
     std::cout << fmt::format("{:<24} {:<9} inputs: {}", product.label,
-                             othrun::to_string(product.state),
-                             inputs.empty() ? "-" : inputs);
+                             othrun::to_string(product.state), inputs.empty() ? "-" : inputs);
     if (!product.reason.empty()) std::cout << "  (" << product.reason << ")";
     std::cout << "\n";
     all_complete = all_complete && product.state == othrun::ProductStatus::State::Complete;

@@ -421,7 +421,7 @@ class Validator {
   std::set<std::string> all_labels_;  // of every step in the file, for "that step runs later"
   std::map<std::string, std::vector<std::string>> kinds_;
   std::map<std::string, std::string> key_lines_;
-  std::set<std::string> bad_keys_;  // of the step being read: missing or not convertible
+  std::set<std::string> bad_keys_;       // of the step being read: missing or not convertible
   std::set<std::string> written_paths_;  // path values of earlier steps (maybe their outputs)
 };
 

@@ -61,8 +61,7 @@ void write_contents(Out out, const std::vector<StepReport>& steps) {
                    "<tr><td><a href=\"#{}\">{}</a>{}</td><td>{}</td><td class=\"num\">{}</td><td>",
                    html::step_anchor(step.label), escape(step.label),
                    step.stale.empty() ? "" : " <span class=\"stale\">STALE</span>",
-                   escape(step.plugin),
-                   step.seconds ? fmt::format("{:.2f}", *step.seconds) : "");
+                   escape(step.plugin), step.seconds ? fmt::format("{:.2f}", *step.seconds) : "");
     for (size_t i = 0; i < step.figures.size(); ++i) {
       const auto& figure = step.figures[i];
       fmt::format_to(out, "{}<a href=\"#{}\">{}</a>", i ? ", " : "",
