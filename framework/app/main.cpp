@@ -1,4 +1,5 @@
 // othrun: runs an Othello-GPT interpretability experiment described by a YAML file.
+#include <fmt/format.h>
 #include <boost/program_options.hpp>
 
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "config/experiment.hpp"
 #include "describe.hpp"
 #include "plugin/registry.hpp"
+#include "runtime/product_status.hpp"
 #include "runtime/runner.hpp"
 
 namespace po = boost::program_options;
@@ -27,6 +29,7 @@ struct Options {
   bool yaml = false;
   std::string inspect;
   std::string report;
+  std::string status;
   std::vector<std::string> overrides;
   std::vector<std::string> plugin_paths;
   int threads = 0;
@@ -47,6 +50,8 @@ po::options_description visible_options(Options& options) {
       "print the tensors and values a .pth/.pt, safetensors file or SAELens folder holds")(
       "report", po::value(&options.report)->value_name("STORE.h5"),
       "(re)write the HTML report of an existing store beside it: STORE.report.html")(
+      "status", po::value(&options.status)->value_name("STORE.h5"),
+      "one line per product: complete, stale, failed or missing, with its inputs")(
       "set", po::value(&options.overrides)->value_name("KEY=VALUE")->composing(),
       "override a value: LABEL.KEY=VALUE for a step parameter, KEY=VALUE for name/store/seed "
       "(repeatable; VALUE is YAML)")(
@@ -86,6 +91,25 @@ int write_store_report(const std::filesystem::path& index) {
   return othrun::kExitOk;
 }
 
+// othrun --status STORE.h5: exit 0 when every product is complete, 1 otherwise.
+int print_store_status(const std::filesystem::path& index) {
+  if (!std::filesystem::is_regular_file(index)) {
+    std::cerr << "othrun: no store " << index.string() << "\n";
+    return othrun::kExitFailed;
+  }
+  bool all_complete = true;
+  for (const auto& product : othrun::store_status(othrun::Store(index))) {
+    std::string inputs;
+    for (const auto& input : product.inputs) inputs += (inputs.empty() ? "" : ", ") + input;
+    std::cout << fmt::format("{:<24} {:<9} inputs: {}", product.label,
+                             othrun::to_string(product.state), inputs.empty() ? "-" : inputs);
+    if (!product.reason.empty()) std::cout << "  (" << product.reason << ")";
+    std::cout << "\n";
+    all_complete = all_complete && product.state == othrun::ProductStatus::State::Complete;
+  }
+  return all_complete ? othrun::kExitOk : othrun::kExitFailed;
+}
+
 int run(const Options& options) {
   using namespace othrun;
   PluginRegistry plugins(
@@ -108,6 +132,7 @@ int run(const Options& options) {
     return kExitOk;
   }
   if (!options.report.empty()) return write_store_report(options.report);
+  if (!options.status.empty()) return print_store_status(options.status);
   if (options.experiment.empty()) return usage_error("no experiment file given");
 
   Experiment experiment;

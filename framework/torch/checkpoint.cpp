@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <map>
 #include <regex>
 #include <set>
@@ -198,6 +199,63 @@ std::vector<NamedTensor> drop_buffers(std::vector<NamedTensor> tensors) {
   return tensors;
 }
 
+// A head count stored beside the weights, and where ("config.n_head").
+struct RecordedHeads {
+  std::int64_t heads = 0;
+  std::string where;
+};
+
+const char* const kHeadKeys[] = {"n_head", "n_heads"};
+const char* const kConfigKeys[] = {"config", "cfg", "model_config", "model_args", "hparams"};
+
+std::int64_t head_count(const PyValue& value, const std::string& where, const std::string& source) {
+  if (value.kind() != PyValue::Kind::Int || value.as_int() <= 0) {
+    throw DataError(fmt::format("{}: {} is {}, expected a positive integer head count", source,
+                                where, value.repr()));
+  }
+  return value.as_int();
+}
+
+// A state dict saved by itself (torch.save(model.state_dict()), as minGPT's trainer does) has
+// none; a checkpoint saved with its config has one.
+std::optional<RecordedHeads> recorded_heads(const PyValue& root, const std::string& source) {
+  if (root.kind() != PyValue::Kind::Dict && root.kind() != PyValue::Kind::Object)
+    return std::nullopt;
+  for (const char* key : kHeadKeys) {
+    if (const PyValue* value = root.find(key))
+      return RecordedHeads{head_count(*value, key, source), key};
+  }
+  for (const char* config : kConfigKeys) {
+    const PyValue* entry = root.find(config);
+    if (!entry || (entry->kind() != PyValue::Kind::Dict && entry->kind() != PyValue::Kind::Object))
+      continue;
+    for (const char* key : kHeadKeys) {
+      if (const PyValue* value = entry->find(key)) {
+        const std::string where = std::string(config) + "." + key;
+        return RecordedHeads{head_count(*value, where, source), where};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<RecordedHeads> recorded_heads(const std::map<std::string, std::string>& metadata,
+                                            const std::string& source) {
+  for (const char* key : kHeadKeys) {
+    auto it = metadata.find(key);
+    if (it == metadata.end()) continue;
+    std::int64_t heads = 0;
+    const char* end = it->second.data() + it->second.size();
+    const auto parsed = std::from_chars(it->second.data(), end, heads);
+    if (parsed.ec != std::errc() || parsed.ptr != end || heads <= 0) {
+      throw DataError(fmt::format("{}: metadata {} is '{}', expected a positive integer", source,
+                                  key, it->second));
+    }
+    return RecordedHeads{heads, std::string("metadata ") + key};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 CheckpointFormat detect_format(const std::vector<NamedTensor>& tensors, const std::string& source) {
@@ -210,21 +268,29 @@ CheckpointFormat detect_format(const std::vector<NamedTensor>& tensors, const st
 }
 
 std::vector<NamedTensor> convert_mingpt(const std::vector<NamedTensor>& tensors,
-                                        const std::string& source, std::int64_t n_heads) {
+                                        const std::string& source,
+                                        std::optional<std::int64_t> n_heads) {
   std::map<std::string, const HostTensor*> in;
   for (const NamedTensor& t : tensors) in[t.name] = &t.tensor;
   const MinGptDims d = mingpt_dims(in, source);
   check_mingpt(in, d, source);
-  if (n_heads <= 0 || d.d_model % n_heads != 0) {
+  if (!n_heads) {
+    throw DataError(fmt::format(
+        "{}: a minGPT state dict does not record its head count (its attention weights split "
+        "into any number of heads dividing d_model={}); state it with n_heads (8 for the original "
+        "Othello-GPT's final.pth)",
+        source, d.d_model));
+  }
+  if (*n_heads <= 0 || d.d_model % *n_heads != 0) {
     throw DataError(
-        fmt::format("{}: d_model {} is not divisible by n_heads {}", source, d.d_model, n_heads));
+        fmt::format("{}: d_model {} is not divisible by n_heads {}", source, d.d_model, *n_heads));
   }
   std::vector<NamedTensor> out;
   out.push_back({"embed.W_E", *in.at("tok_emb.weight")});
   const HostTensor& pos = *in.at("pos_emb");
   out.push_back(
       {"pos_embed.W_pos", view(pos, {d.n_ctx, d.d_model}, {pos.strides()[1], pos.strides()[2]})});
-  for (std::int64_t layer = 0; layer < d.layers; ++layer) convert_block(in, layer, n_heads, out);
+  for (std::int64_t layer = 0; layer < d.layers; ++layer) convert_block(in, layer, *n_heads, out);
   out.push_back({"ln_final.w", *in.at("ln_f.weight")});
   out.push_back({"ln_final.b", *in.at("ln_f.bias")});
   out.push_back({"unembed.W_U", transposed(*in.at("head.weight"))});
@@ -234,16 +300,29 @@ std::vector<NamedTensor> convert_mingpt(const std::vector<NamedTensor>& tensors,
 }
 
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path, CheckpointFormat format,
-                                 std::int64_t n_heads) {
+                                 std::optional<std::int64_t> n_heads) {
   const std::string source = path.string();
-  std::vector<NamedTensor> tensors =
-      path.extension() == ".safetensors" ? load_safetensors(path).tensors : load_pth(path).tensors;
+  std::vector<NamedTensor> tensors;
+  std::optional<RecordedHeads> recorded;
+  if (path.extension() == ".safetensors") {
+    SafetensorsFile file = load_safetensors(path);
+    recorded = recorded_heads(file.metadata, source);
+    tensors = std::move(file.tensors);
+  } else {
+    PthFile file = load_pth(path);
+    recorded = recorded_heads(file.root, source);
+    tensors = std::move(file.tensors);
+  }
   for (const NamedTensor& t : tensors) warn_non_finite(t.tensor, t.name, source);
   LoadedCheckpoint out;
   out.path = path;
   out.format = format == CheckpointFormat::Auto ? detect_format(tensors, source) : format;
   if (out.format == CheckpointFormat::MinGPT) {
-    out.tensors = convert_mingpt(tensors, source, n_heads);
+    if (recorded && n_heads && *n_heads != recorded->heads) {
+      throw DataError(fmt::format("{}: the file records {}={}, but n_heads is {}", source,
+                                  recorded->where, recorded->heads, *n_heads));
+    }
+    out.tensors = convert_mingpt(tensors, source, recorded ? recorded->heads : n_heads);
   } else {
     out.tensors = drop_buffers(std::move(tensors));
   }

@@ -41,7 +41,8 @@ HookedTransformer::~HookedTransformer() = default;
 
 HookedTransformer HookedTransformer::from_file(const std::filesystem::path& path,
                                                const LoadOptions& options) {
-  const std::int64_t heads = options.config ? options.config->n_heads : options.mingpt_n_heads;
+  const std::optional<std::int64_t> heads =
+      options.config ? std::optional(options.config->n_heads) : options.mingpt_n_heads;
   LoadedCheckpoint loaded = load_checkpoint(path, options.format, heads);
   ModelConfig base = options.config.value_or(ModelConfig{});
   base.act_fn = options.act_fn;

@@ -51,7 +51,11 @@ Schema describe_schema() {
          "checkpoint: .pth or .safetensors (TransformerLens or minGPT state dict)")
       .existing();
   s.choice("format", {"auto", "transformer_lens", "mingpt"}, "auto", "checkpoint layout");
-  s.integer("n_heads", 8, "heads of a minGPT checkpoint (its weights do not tell)").range(1, 1024);
+  s.integer("n_heads", std::nullopt,
+            "heads of a minGPT checkpoint whose file does not record them (no guess: required "
+            "then; 8 for the original Othello-GPT)")
+      .range(1, 1024)
+      .optional = true;
   s.choice("act_fn", {"gelu", "gelu_new"}, "gelu", "MLP activation: exact erf GELU or tanh");
   s.flag("fold_ln", true, "fold LayerNorm weights into the next layer (from_pretrained default)");
   s.flag("center_writing_weights", true, "centre weights writing to the residual stream");
@@ -90,7 +94,7 @@ Options parse_options(const Config& config) {
   Options o;
   o.model = config.get_path("model");
   o.load.format = gpt::parse_checkpoint_format(config.get_string("format"));
-  o.load.mingpt_n_heads = config.get_int("n_heads");
+  if (config.has("n_heads")) o.load.mingpt_n_heads = config.get_int("n_heads");
   o.load.act_fn =
       config.get_string("act_fn") == "gelu" ? gpt::Activation::GeluErf : gpt::Activation::GeluTanh;
   o.load.process = {config.get_bool("fold_ln"), config.get_bool("center_writing_weights"),

@@ -188,8 +188,10 @@ TEST(HookedTransformer, FullSizeModelMatchesReferenceForEveryHook) {
   const auto request = everything(8);
   expect_matches(model.run(tokens_of(ref), request),
                  test::load_tensors(ref / "expected_processed.pth"), request.hooks.size() + 1);
-  // The raw model too (LN with weights), through its minGPT file.
-  const auto mingpt = HookedTransformer::from_file(ref / "mingpt.pth", raw());
+  // The raw model too (LN with weights), through its minGPT file (which does not record its heads).
+  LoadOptions eight_heads = raw();
+  eight_heads.mingpt_n_heads = 8;
+  const auto mingpt = HookedTransformer::from_file(ref / "mingpt.pth", eight_heads);
   RunRequest some;
   some.hooks = {"blocks.6.hook_resid_pre", "blocks.3.attn.hook_pattern", "blocks.7.mlp.hook_post"};
   const Cache cache = mingpt.run(tokens_of(ref), some);

@@ -292,10 +292,9 @@ class Validator {
       add(at, context + error.what());
       return;
     }
-    const size_t errors_before = errors_.size();
     step.config = read_parameters(node, step, context);
-    // validate() only sees a config whose every key was read without error.
-    if (errors_.size() == errors_before) check_plugin(step, node, context);
+    // validate() runs even when some keys are wrong, so one round reports every problem.
+    check_plugin(step, node, context);
     check_paths(step, context);
     kinds_[step.label] = step.plugin->schema.kinds();
     experiment_.steps.push_back(std::move(step));
@@ -305,6 +304,7 @@ class Validator {
                          const std::string& context) {
     const Schema& schema = step.plugin->schema;
     key_lines_.clear();
+    bad_keys_.clear();
     std::vector<std::string> valid_keys = {"plugin", "label"};
     for (const auto& spec : schema.params()) valid_keys.push_back(spec.name);
 
@@ -345,12 +345,16 @@ class Validator {
           values[spec.name] = default_for(spec);
         } else if (spec.required()) {
           add(where(node), context + "missing required key '" + spec.name + "' (" + spec.doc + ")");
+          bad_keys_.insert(spec.name);
         }
         continue;
       }
       key_lines_[spec.name] = it->second.where;
       auto value = convert(it->second, spec, context);
-      if (!value) continue;
+      if (!value) {
+        bad_keys_.insert(spec.name);
+        continue;
+      }
       if (spec.type == ParamType::Input)
         check_input(spec, std::get<std::string>(*value), it->second.where, context);
       values[spec.name] = std::move(*value);
@@ -438,14 +442,27 @@ class Validator {
                            "' is unavailable: " + availability.reason);
     }
     if (!step.plugin->info->validate) return;
+    // Keys already reported as wrong take their default for validate(), so that it can check
+    // the rest; what it then says about those keys, or fails on for lack of a value, is not new.
+    std::map<std::string, Value> values = step.config.values();
+    bool every_value = true;
+    for (const auto& key : bad_keys_) {
+      const ParamSpec* spec = step.plugin->schema.find(key);
+      if (spec && spec->default_value) {
+        values[key] = default_for(*spec);
+      } else {
+        every_value = false;
+      }
+    }
     try {
-      step.plugin->info->validate(step.config);
+      step.plugin->info->validate(Config(step.label, step.plugin->info->name, std::move(values)));
     } catch (const ConfigError& error) {
+      if (bad_keys_.count(error.key())) return;
       auto it = key_lines_.find(error.key());
       add(it != key_lines_.end() ? it->second : where(node),
           context + "'" + error.key() + "': " + error.what());
     } catch (const std::exception& error) {
-      add(where(node), context + error.what());
+      if (every_value) add(where(node), context + error.what());
     }
   }
 
@@ -460,6 +477,7 @@ class Validator {
   std::set<std::string> all_labels_;  // of every step in the file, for "that step runs later"
   std::map<std::string, std::vector<std::string>> kinds_;
   std::map<std::string, std::string> key_lines_;
+  std::set<std::string> bad_keys_;       // of the step being read: missing or not convertible
   std::set<std::string> written_paths_;  // path values of earlier steps (maybe their outputs)
 };
 

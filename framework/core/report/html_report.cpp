@@ -58,9 +58,10 @@ void write_contents(Out out, const std::vector<StepReport>& steps) {
                  "<th>seconds</th><th>figures</th></tr>\n");
   for (const auto& step : steps) {
     fmt::format_to(out,
-                   "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td class=\"num\">{}</td><td>",
-                   html::step_anchor(step.label), escape(step.label), escape(step.plugin),
-                   step.seconds ? fmt::format("{:.2f}", *step.seconds) : "");
+                   "<tr><td><a href=\"#{}\">{}</a>{}</td><td>{}</td><td class=\"num\">{}</td><td>",
+                   html::step_anchor(step.label), escape(step.label),
+                   step.stale.empty() ? "" : " <span class=\"stale\">STALE</span>",
+                   escape(step.plugin), step.seconds ? fmt::format("{:.2f}", *step.seconds) : "");
     for (size_t i = 0; i < step.figures.size(); ++i) {
       const auto& figure = step.figures[i];
       fmt::format_to(out, "{}<a href=\"#{}\">{}</a>", i ? ", " : "",
@@ -156,6 +157,12 @@ void write_step(Out out, const StepReport& step, size_t& figure_index) {
       out, "<section class=\"step\" id=\"{}\">\n<h2>{} <span class=\"plugin\">{} {}</span></h2>\n",
       html::step_anchor(step.label), escape(step.label), escape(step.plugin),
       escape(step.plugin_version));
+  if (!step.stale.empty()) {
+    fmt::format_to(out,
+                   "<p class=\"stale\">STALE &mdash; {}. Its figures are not what the current "
+                   "inputs give; rerun the experiment to update it.</p>\n",
+                   escape(step.stale));
+  }
   if (!step.error.empty()) {
     fmt::format_to(out, "<p class=\"errors\">This product could not be read: {}</p>\n",
                    escape(step.error));

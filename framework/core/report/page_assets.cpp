@@ -21,6 +21,7 @@ figcaption { margin-top: 0.4em; }
 .plot-missing { color: #a00; font-style: italic; padding: 1em; background: #fff4f4; }
 .note { background: #fff8e0; border: 1px solid #e0c060; padding: 0.6em 1em; }
 .errors { background: #fff0f0; border: 1px solid #d04040; padding: 0.6em 1em; }
+.stale { background: #ffe8cc; border: 1px solid #d08000; padding: 0.2em 0.5em; font-weight: bold; }
 .related { color: #555; font-size: 0.9em; }
 )CSS";
 

@@ -7,6 +7,8 @@
 
 #include <othrun/store.hpp>
 
+#include "runtime/product_status.hpp"
+
 namespace othrun::report {
 namespace {
 
@@ -64,6 +66,18 @@ int depth(const std::map<std::string, const StepReport*>& by_label, const StepRe
 std::vector<StepReport> collect_steps(const Store& store) {
   std::vector<StepReport> steps;
   for (const auto& label : store.labels()) steps.push_back(read_step(store, label));
+  // A product built from inputs that changed since is marked, never shown as if it were current.
+  try {
+    std::map<std::string, ProductStatus> status;
+    for (auto& product : store_status(store)) status[product.label] = std::move(product);
+    for (auto& step : steps) {
+      auto it = status.find(step.label);
+      if (it == status.end() || it->second.state == ProductStatus::State::Complete) continue;
+      step.stale = it->second.reason;
+    }
+  } catch (const std::exception& error) {
+    for (auto& step : steps) step.stale = std::string("cannot tell: ") + error.what();
+  }
   std::map<std::string, const StepReport*> by_label;
   for (const auto& step : steps) by_label[step.label] = &step;
   std::map<std::string, int> depths;

@@ -17,6 +17,7 @@ struct StepReport {
   std::optional<double> seconds;
   std::vector<Figure> figures;
   std::string error;  // set when the product could not be read in full
+  std::string stale;  // why, when it is not what a rerun would give (othrun --status's reason)
 };
 
 // Every complete product of `store`, in the order the steps started.

@@ -1,13 +1,19 @@
 #include "runtime/runner.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include <othrun/log.hpp>
 #include <othrun/progress.hpp>
 #include <othrun/report.hpp>
 #include <othrun/store.hpp>
+
+#include "runtime/dependencies.hpp"
+#include "runtime/fingerprint.hpp"
+#include "runtime/last_run.hpp"
 
 namespace othrun {
 namespace {
@@ -61,17 +67,6 @@ class StepContext : public RunContext {
   std::map<std::string, Product> inputs_;
 };
 
-// The labels and product ids of a step's inputs, as they are in the store now.
-std::vector<std::string> input_ids(const PlannedStep& step, const Store& store) {
-  std::vector<std::string> ids;
-  for (const auto& spec : step.plugin->schema.params()) {
-    if (spec.type != ParamType::Input || !step.config.has(spec.name)) continue;
-    const std::string& label = step.config.get_string(spec.name);
-    ids.push_back(label + ":" + store.open(label).product_id());
-  }
-  return ids;
-}
-
 bool up_to_date(const Store& store, const std::string& label, const std::string& hash) {
   if (!store.has(label)) return false;
   const Product product = store.open(label);
@@ -79,8 +74,8 @@ bool up_to_date(const Store& store, const std::string& label, const std::string&
   return attrs.has("othrun.config_hash") && attrs.get_string("othrun.config_hash") == hash;
 }
 
-const char* status_name(StepOutcome::Status status) {
-  switch (status) {
+std::string status_name(const StepOutcome& outcome) {
+  switch (outcome.status) {
     case StepOutcome::Status::Ran:
       return "ran";
     case StepOutcome::Status::Skipped:
@@ -89,6 +84,8 @@ const char* status_name(StepOutcome::Status status) {
       return "FAILED";
     case StepOutcome::Status::Interrupted:
       return "interrupted";
+    case StepOutcome::Status::NotRun:
+      return "not run (" + outcome.detail + ")";
   }
   return "?";
 }
@@ -96,8 +93,76 @@ const char* status_name(StepOutcome::Status status) {
 void print_summary(const std::vector<StepOutcome>& outcomes) {
   log::info("{:<24} {:<18} {:<12} {:>9}", "step", "plugin", "status", "seconds");
   for (const auto& outcome : outcomes) {
-    log::info("{:<24} {:<18} {:<12} {:>9.2f}", outcome.label, outcome.plugin,
-              status_name(outcome.status), outcome.seconds);
+    log::info("{:<24} {:<18} {:<12} {:>9.2f}", outcome.label, outcome.plugin, status_name(outcome),
+              outcome.seconds);
+  }
+}
+
+// The failed steps upstream of step `index`, through the steps not run because of them; empty
+// when every step it depends on succeeded (ran or was up to date).
+std::vector<std::string> failed_upstream(const std::vector<std::size_t>& upstream,
+                                         const std::vector<std::vector<std::string>>& causes) {
+  std::vector<std::string> out;
+  for (std::size_t j : upstream) {
+    for (const auto& label : causes[j]) {
+      if (std::find(out.begin(), out.end(), label) == out.end()) out.push_back(label);
+    }
+  }
+  return out;
+}
+
+std::string depends_on(const std::vector<std::string>& failed) {
+  std::string text = "depends on ";
+  for (std::size_t i = 0; i < failed.size(); ++i) text += (i ? ", " : "") + failed[i];
+  return text;
+}
+
+// Files hashed before, for the size+times fast path: the step's last product and the last run.
+std::vector<InputFile> known_files(const Store& store, const std::string& label,
+                                   const std::optional<LastRun>& last_run) {
+  std::vector<InputFile> known;
+  if (last_run) known = last_run->files;
+  if (store.has(label)) {
+    try {
+      auto recorded = recorded_input_files(store.open(label));
+      known.insert(known.end(), recorded.begin(), recorded.end());
+    } catch (const std::exception&) {
+      // An unreadable old product only costs a rehash; the step reruns anyway.
+    }
+  }
+  return known;
+}
+
+const char* last_run_status(StepOutcome::Status status) {
+  switch (status) {
+    case StepOutcome::Status::Ran:
+      return "ran";
+    case StepOutcome::Status::Skipped:
+      return "up to date";
+    case StepOutcome::Status::Failed:
+      return "failed";
+    case StepOutcome::Status::Interrupted:
+      return "interrupted";
+    case StepOutcome::Status::NotRun:
+      return "not run";
+  }
+  return "?";
+}
+
+// Records how each step ended and the file hashes of this run (runtime/last_run.hpp).
+void record_last_run(const Experiment& experiment, const std::vector<StepOutcome>& outcomes,
+                     std::vector<InputFile> files) {
+  LastRun run;
+  for (const auto& outcome : outcomes) {
+    run.steps.push_back(
+        {outcome.label, outcome.plugin, last_run_status(outcome.status), outcome.detail});
+  }
+  run.files = std::move(files);
+  try {
+    write_last_run(experiment.store, run);
+  } catch (const std::exception& error) {
+    log::warn("could not record the run in {}: {}", last_run_path(experiment.store).string(),
+              error.what());
   }
 }
 
@@ -123,16 +188,54 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
   }
 
   Store store(experiment.store);
+  const auto upstream = step_dependencies(experiment);
+  const std::optional<LastRun> last_run = read_last_run(experiment.store);
+  // For each step, the failed steps that kept it from running (itself, when it failed).
+  std::vector<std::vector<std::string>> causes(experiment.steps.size());
+  std::vector<InputFile> hashed;  // every input file of this run, for the next run's fast path
   std::vector<StepOutcome> outcomes;
   int exit_code = kExitOk;
   for (size_t i = 0; i < experiment.steps.size(); ++i) {
     const PlannedStep& step = experiment.steps[i];
-    StepOutcome outcome{step.label, step.plugin->info->name};
-    const auto inputs = input_ids(step, store);
-    std::string fingerprint = std::string(step.plugin->info->name) + "\n" +
-                              step.plugin->info->version + "\n" + step.config.to_yaml();
-    for (const auto& input : inputs) fingerprint += input + "\n";
-    const std::string hash = stable_hash(fingerprint);
+    StepOutcome outcome;
+    outcome.label = step.label;
+    outcome.plugin = step.plugin->info->name;
+    if (exit_code == kExitInterrupted) {
+      outcome.status = StepOutcome::Status::NotRun;
+      outcome.detail = "interrupted";
+      outcomes.push_back(outcome);
+      continue;
+    }
+    if (auto failed = failed_upstream(upstream[i], causes); !failed.empty()) {
+      outcome.status = StepOutcome::Status::NotRun;
+      outcome.detail = depends_on(failed);
+      log::warn("step '{}' ({}): not run: it {}, which failed", step.label, outcome.plugin,
+                outcome.detail);
+      causes[i] = std::move(failed);
+      outcomes.push_back(outcome);
+      continue;
+    }
+    StepFingerprint fingerprint;
+    try {
+      fingerprint = fingerprint_step(step, store, known_files(store, step.label, last_run));
+      hashed.insert(hashed.end(), fingerprint.files.begin(), fingerprint.files.end());
+    } catch (const Interrupted&) {
+      log::error("step '{}' ({}): interrupted while hashing its input files", step.label,
+                 outcome.plugin);
+      outcome.status = StepOutcome::Status::Interrupted;
+      exit_code = kExitInterrupted;
+      outcomes.push_back(outcome);
+      continue;
+    } catch (const std::exception& error) {
+      log::error("step '{}' ({}) failed: {}", step.label, outcome.plugin, error.what());
+      outcome.status = StepOutcome::Status::Failed;
+      outcome.detail = error.what();
+      causes[i] = {step.label};
+      exit_code = kExitFailed;
+      outcomes.push_back(outcome);
+      continue;
+    }
+    const std::string& hash = fingerprint.hash;
     if (!options.force && up_to_date(store, step.label, hash)) {
       outcome.status = StepOutcome::Status::Skipped;
       log::info("step '{}' ({}): up to date, skipped", step.label, outcome.plugin);
@@ -145,11 +248,12 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
                           step.plugin->schema.kinds(),
                           step.config.to_yaml(),
                           hash,
-                          inputs,
+                          fingerprint.inputs,
                           experiment.name};
     log::info("step '{}' ({}): running", step.label, outcome.plugin);
     const auto start = std::chrono::steady_clock::now();
     Product product = store.begin(step.label, provenance);
+    record_fingerprint(product, fingerprint);
     const std::uint64_t seed = splitmix64(experiment.seed ^ fnv1a(step.label));
     try {
       StepContext context(store, product, step, seed, threads);
@@ -168,14 +272,16 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
     } catch (const std::exception& error) {
       store.discard(std::move(product));
       outcome.status = StepOutcome::Status::Failed;
+      outcome.detail = error.what();
+      causes[i] = {step.label};
       log::error("step '{}' ({}) failed: {}", step.label, outcome.plugin, error.what());
       exit_code = kExitFailed;
     }
     outcome.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     outcomes.push_back(outcome);
-    if (exit_code != kExitOk) break;
   }
+  record_last_run(experiment, outcomes, std::move(hashed));
   print_summary(outcomes);
   // The HTML report of everything in the store (docs/report.md); failing to write it loses no data.
   try {

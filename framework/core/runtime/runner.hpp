@@ -1,5 +1,6 @@
 // Runs a validated experiment: steps in order, each into its own product, skipping steps whose
-// product is complete and whose config and inputs are unchanged.
+// product is complete and whose plugin build, config, input products and input files are unchanged
+// (runtime/fingerprint.hpp). A failed step stops only the steps that depend on it.
 #pragma once
 
 #include <string>
@@ -17,8 +18,9 @@ struct RunOptions {
 struct StepOutcome {
   std::string label;
   std::string plugin;
-  enum class Status { Ran, Skipped, Failed, Interrupted } status = Status::Ran;
+  enum class Status { Ran, Skipped, Failed, Interrupted, NotRun } status = Status::Ran;
   double seconds = 0;
+  std::string detail;  // the error of a failed step; "depends on X" of a step not run
 };
 
 // Exit codes of `othrun`.
@@ -27,7 +29,9 @@ inline constexpr int kExitFailed = 1;
 inline constexpr int kExitInvalid = 2;
 inline constexpr int kExitInterrupted = 130;
 
-// Runs every step; returns an exit code. Finished steps stay in the store whatever happens later.
+// Runs every step whose upstream steps succeeded; returns an exit code: 1 when any step failed, 130
+// when interrupted (the steps after it are not run). Finished steps stay in the store whatever
+// happens later.
 int run_experiment(const Experiment& experiment, const RunOptions& options,
                    std::vector<StepOutcome>* outcomes = nullptr);
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,14 +32,19 @@ CheckpointFormat detect_format(const std::vector<NamedTensor>& tensors, const st
 
 // Converts a minGPT state dict into TransformerLens names and layouts (b_U = zeros). Throws
 // othrun::DataError naming `source` and every missing, unexpected or mis-shaped minGPT key.
-// minGPT's attention weights do not tell the head count: `n_heads` splits them (8 for Othello-GPT).
+// minGPT's attention weights do not tell the head count (any divisor of d_model splits them):
+// `n_heads` must be given; nullopt is refused with an error saying so, never guessed.
 std::vector<NamedTensor> convert_mingpt(const std::vector<NamedTensor>& tensors,
-                                        const std::string& source, std::int64_t n_heads = 8);
+                                        const std::string& source,
+                                        std::optional<std::int64_t> n_heads);
 
 // Reads `path` (.safetensors by its extension, otherwise torch.save) and returns its tensors in the
-// TransformerLens layout. Throws othrun::DataError naming the file on any problem.
+// TransformerLens layout. Throws othrun::DataError naming the file on any problem. For a minGPT
+// file, the head count is the one the file records beside the weights (`n_head` or `n_heads` at
+// the top of the pickle or in its `config`/`cfg`/`model_config`/`model_args`/`hparams` entry, or in
+// the safetensors metadata), else `n_heads`; both given and different is an error.
 LoadedCheckpoint load_checkpoint(const std::filesystem::path& path,
                                  CheckpointFormat format = CheckpointFormat::Auto,
-                                 std::int64_t n_heads = 8);
+                                 std::optional<std::int64_t> n_heads = std::nullopt);
 
 }  // namespace othrun::gpt

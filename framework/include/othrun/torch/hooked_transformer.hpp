@@ -45,7 +45,8 @@ struct LoadOptions {
   Activation act_fn = Activation::GeluErf;
   std::optional<ModelConfig> config;  // explicit config; checked against the file's shapes
   // Heads of a minGPT file, whose weights do not tell them (an explicit config's n_heads wins).
-  std::int64_t mingpt_n_heads = 8;
+  // Unset: the count the file records, else an error (never a guess).
+  std::optional<std::int64_t> mingpt_n_heads;
 };
 
 class HookedTransformer {
