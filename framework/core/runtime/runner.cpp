@@ -9,6 +9,8 @@
 #include <othrun/report.hpp>
 #include <othrun/store.hpp>
 
+#include "config/stored_contract.hpp"
+
 namespace othrun {
 namespace {
 
@@ -43,7 +45,7 @@ class StepContext : public RunContext {
                   "', which is not an input parameter of plugin '" + step_.plugin->info->name +
                   "'");
     }
-    const std::string& label = step_.config.get_string(key);
+    const std::string label = step_.config.input_label(key);
     auto it = inputs_.find(label);
     if (it == inputs_.end()) it = inputs_.emplace(label, store_.open(label)).first;
     return it->second;
@@ -66,7 +68,7 @@ std::vector<std::string> input_ids(const PlannedStep& step, const Store& store) 
   std::vector<std::string> ids;
   for (const auto& spec : step.plugin->schema.params()) {
     if (spec.type != ParamType::Input || !step.config.has(spec.name)) continue;
-    const std::string& label = step.config.get_string(spec.name);
+    const std::string label = step.config.input_label(spec.name);
     ids.push_back(label + ":" + store.open(label).product_id());
   }
   return ids;
@@ -154,6 +156,7 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
     try {
       StepContext context(store, product, step, seed, threads);
       instances[i].step->run(context);
+      check_written(product, step.datasets);  // the product holds what its plugin declared
       outcome.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       product.root().attrs().set("othrun.seconds", outcome.seconds);
