@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 
+#include <othrun/error.hpp>
 #include <othrun/store.hpp>
 
 #include "store/h5_util.hpp"
