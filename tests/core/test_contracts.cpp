@@ -258,5 +258,27 @@ TEST(CheckWritten, NamesMissingAndMistypedDatasets) {
   store.discard(std::move(product));
 }
 
+// `othrun --describe` shows a plugin's declared datasets and its retired parameters.
+TEST(Describe, ShowsDeclaredDatasetsAndRetiredKeys) {
+  const auto games =
+      testing::run_command(std::string(OTHRUN_EXE) + " --plugin-path " +
+                           testing::shell_quote(OTHRUN_PLUGIN_DIR) + " --describe games");
+  ASSERT_EQ(games.exit_code, 0) << games.err;
+  EXPECT_NE(games.out.find("datasets (the exact list depends on the config):\n"
+                           "  tokens                     int8     [game,ply]"),
+            std::string::npos)
+      << games.out;
+  const auto spectrum =
+      testing::run_command(std::string(OTHRUN_EXE) + " --plugin-path " +
+                           testing::shell_quote(OTHRUN_PLUGIN_DIR) + " --describe neuron_spectrum");
+  ASSERT_EQ(spectrum.exit_code, 0) << spectrum.err;
+  EXPECT_NE(spectrum.out.find("  hook                 (retired)       name the hook in the input"),
+            std::string::npos)
+      << spectrum.out;
+  EXPECT_NE(spectrum.out.find("  summary                    float64  [label,statistic]"),
+            std::string::npos)
+      << spectrum.out;
+}
+
 }  // namespace
 }  // namespace othrun
