@@ -176,6 +176,16 @@ TEST_F(Contracts, EveryWrongReferenceIsListedAtOnce) {
           "games, not 'activations'",
   };
   EXPECT_EQ(found, expected);
+  // The same through the command line: every problem printed, nothing run.
+  const auto check = testing::run_command(std::string(OTHRUN_EXE) + " --plugin-path " +
+                                          testing::shell_quote(OTHRUN_PLUGIN_DIR) + " --check " +
+                                          testing::shell_quote(file()));
+  EXPECT_EQ(check.exit_code, 2);
+  for (const auto& message : expected) {
+    EXPECT_NE(check.err.find(message), std::string::npos) << message << "\n" << check.err;
+  }
+  EXPECT_NE(check.err.find("othrun: 7 problems in "), std::string::npos) << check.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out.h5"));
 }
 
 TEST_F(Contracts, InferenceHooksAreCheckedAgainstTheModelFile) {
