@@ -246,6 +246,23 @@ TEST_F(Contracts, AStoredProductResolvesFromItsFile) {
                           "blocks.3.hook_resid_post)");
 }
 
+// docs/plugins.md's worked example end to end: the example plugin reads a cached hook's width.
+TEST_F(Contracts, TheExamplePluginReadsACachedHook) {
+  write_file(file(), yaml("    board_moves: 0\n"
+                          "  - plugin: random_directions\n"
+                          "    activations: cache:resid_pre.6\n"
+                          "    count: 3\n",
+                          "[resid_pre.6]", ""));
+  const auto run = testing::run_command(std::string(OTHRUN_EXE) + " --plugin-path " +
+                                        testing::shell_quote(OTHRUN_PLUGIN_DIR) + " " +
+                                        testing::shell_quote(file()));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const Store store(dir_ / "out.h5");
+  const Product directions = store.open("random_directions");
+  // The shipped model is 128 wide: dim comes from the hook, not from `dim` (default 512).
+  EXPECT_EQ(directions.root().dataset("directions").shape(), (std::vector<std::uint64_t>{3, 128}));
+}
+
 // After a step ran, the host checks its product holds what its plugin declared.
 TEST(CheckWritten, NamesMissingAndMistypedDatasets) {
   TempDir dir;
