@@ -39,12 +39,16 @@ void declare_unit(Schema& schema) {
   schema.choice("unit", {"neuron", "feature", "probe"}, "neuron",
                 "what to analyse: a neuron of a cached hook, an SAE feature, or a probe direction");
   schema
-      .input("activations", "activations", std::nullopt,
-             "cached activations (unit neuron or probe)")
+      .input(
+          "activations", "activations", std::nullopt,
+          "the cached hook, LABEL:HOOK, e.g. cache:blocks.0.mlp.hook_post (unit neuron or probe)")
+      .hook_dataset()
       .optional = true;
   schema.input("features", "features", std::nullopt, "an sae_encode product (unit feature)")
       .optional = true;
-  schema.text("hook", "", "cached hook, e.g. blocks.0.mlp.hook_post (unit neuron or probe)");
+  schema.retired("hook",
+                 "name the hook in the input: activations: LABEL:HOOK, e.g. "
+                 "activations: cache:blocks.0.mlp.hook_post");
   schema.integer("index", 0, "neuron index within the hook, or SAE feature index")
       .range(0, 1 << 30);
   schema.path("probe", "", "full probe .pth [3, d_model, 8, 8, 3] (unit probe)").existing();
@@ -57,7 +61,7 @@ void declare_unit(Schema& schema) {
 UnitSpec unit_from_config(const Config& config) {
   UnitSpec u;
   u.kind = config.get_string("unit");
-  u.hook = config.get_string("hook");
+  if (config.has("activations")) u.hook = config.input_dataset("activations");
   u.index = config.get_int("index");
   if (u.kind == "probe") u.probe = config.get_path("probe");
   u.square = static_cast<int>(config.get_int("probe_square"));
@@ -75,8 +79,8 @@ void validate_unit(const Config& config) {
   }
   if (!config.has("activations"))
     throw ConfigError("activations", "unit '" + kind + "' needs an activations input");
-  if (config.get_string("hook").empty())
-    throw ConfigError("hook", "unit '" + kind + "' needs a hook");
+  if (config.input_dataset("activations").empty())
+    throw ConfigError("activations", "unit '" + kind + "' needs a hook: activations: LABEL:HOOK");
   if (kind == "probe" && config.get_string("probe").empty())
     throw ConfigError("probe", "unit 'probe' needs a probe file");
 }

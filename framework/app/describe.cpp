@@ -9,7 +9,22 @@ namespace {
 
 std::string constraint(const ParamSpec& spec) {
   if (!spec.allowed.empty()) return "one of: " + join_list(spec.allowed);
-  if (spec.type == ParamType::Input) return "label of a step providing '" + spec.input_kind + "'";
+  if (spec.type == ParamType::Input) {
+    std::string text = "label of a step providing '" + spec.input_kind + "'";
+    const std::string what = spec.dataset_is_hook ? ":HOOK (a cached hook)" : ":DATASET";
+    if (spec.dataset_part == DatasetPart::Required) text += ", then " + what;
+    if (spec.dataset_part == DatasetPart::Optional) text += ", optionally " + what;
+    return text;
+  }
+  if (spec.type == ParamType::Hook || spec.type == ParamType::HookList) {
+    return "blocks.L.hook_... or shorthand NAME.L (resid_pre.6, post.0)";
+  }
+  if (spec.type == ParamType::Positions) {
+    std::string text = "all, or \"first:stop\" (stop excluded)";
+    if (!spec.positions_in.empty())
+      text += ", within the positions '" + spec.positions_in + "' holds";
+    return text;
+  }
   if (spec.must_exist) return "an existing file or folder (read by the step)";
   std::string low = spec.min ? format_value(Value(*spec.min)) : "";
   std::string high = spec.max ? format_value(Value(*spec.max)) : "";
@@ -40,6 +55,16 @@ void print_description(const LoadedPlugin& plugin, std::ostream& out) {
                        default_text(spec), spec.doc);
     const std::string limits = constraint(spec);
     if (!limits.empty()) out << fmt::format("  {:<20} {}\n", "", limits);
+  }
+  for (const auto& retired : schema.retired_params()) {
+    out << fmt::format("  {:<20} {:<15} {}\n", retired.name, "(retired)", retired.replacement);
+  }
+  out << "datasets"
+      << (plugin.info->produces ? " (the exact list depends on the config):\n" : ":\n");
+  if (schema.datasets().empty()) out << "  none (figures only)\n";
+  for (const auto& decl : schema.datasets()) {
+    out << fmt::format("  {:<26} {:<8} [{}]  {}\n", decl.name, to_string(decl.dtype), decl.axes,
+                       decl.doc);
   }
 }
 

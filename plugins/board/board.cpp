@@ -54,19 +54,22 @@ class Board : public othrun::Step {
   static othrun::Schema describe() {
     othrun::Schema schema("Draws the board of chosen (game, ply) positions as report figures");
     schema.input("games", "games", "games", "the games product to read positions from");
-    schema.texts("positions", std::vector<std::string>{"0:29"},
-                 "positions to draw as \"GAME:PLY\": the board after move PLY (0..59) of game "
-                 "GAME, as the notebooks' focus_states[GAME, PLY]");
+    schema.texts("boards", std::vector<std::string>{"game 0 ply 29"},
+                 "boards to draw, each \"game G ply P\": the board after move P (0..59) of game "
+                 "G, as the notebooks' focus_states[G, P]");
+    schema.retired("positions",
+                   "renamed 'boards', each entry \"game G ply P\" (e.g. \"game 4 ply 20\" for "
+                   "\"4:20\"); 'positions' always means a range of model positions elsewhere");
     schema.provides("figures");
     return schema;
   }
 
   static void validate(const othrun::Config& config) {
-    board_plugin::parse_positions(config.get_strings("positions"));
+    board_plugin::parse_positions(config.get_strings("boards"));
   }
 
   explicit Board(const othrun::Config& config)
-      : positions_(board_plugin::parse_positions(config.get_strings("positions"))) {}
+      : positions_(board_plugin::parse_positions(config.get_strings("boards"))) {}
 
   void run(othrun::RunContext& ctx) override {
     const othrun::Product& games = ctx.input("games");

@@ -1,6 +1,7 @@
 #include "position_list.hpp"
 
 #include <charconv>
+#include <sstream>
 
 #include <othrun/error.hpp>
 
@@ -19,14 +20,16 @@ bool parse_number(const std::string& text, T& out) {
 std::vector<GamePly> parse_positions(const std::vector<std::string>& entries) {
   std::vector<GamePly> positions;
   for (const auto& entry : entries) {
-    const auto colon = entry.find(':');
+    std::istringstream words(entry);
+    std::string game_word, game, ply_word, ply, rest;
+    words >> game_word >> game >> ply_word >> ply;
     GamePly position;
-    if (colon == std::string::npos || !parse_number(entry.substr(0, colon), position.game) ||
-        !parse_number(entry.substr(colon + 1), position.ply) || position.ply < 0 ||
-        position.ply > 59) {
-      throw othrun::ConfigError("positions", "'" + entry +
-                                                 "' is not GAME:PLY (a game index and a ply "
-                                                 "0..59, e.g. \"4:20\")");
+    if (game_word != "game" || ply_word != "ply" || (words >> rest) ||
+        !parse_number(game, position.game) || !parse_number(ply, position.ply) ||
+        position.ply < 0 || position.ply > 59) {
+      throw othrun::ConfigError("boards", "'" + entry +
+                                              "' is not \"game G ply P\" (a game index and a "
+                                              "ply 0..59, e.g. \"game 4 ply 20\")");
     }
     positions.push_back(position);
   }

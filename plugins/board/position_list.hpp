@@ -12,7 +12,7 @@ struct GamePly {
   int ply = 0;  // the position after move `ply` (0..59), as the notebooks' focus_states[game, ply]
 };
 
-// Parses "4:20" entries; throws othrun::ConfigError("positions", ...) naming a bad entry.
+// Parses "game 4 ply 20" entries; throws othrun::ConfigError("boards", ...) naming a bad entry.
 std::vector<GamePly> parse_positions(const std::vector<std::string>& entries);
 
 }  // namespace board_plugin

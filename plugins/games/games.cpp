@@ -12,6 +12,33 @@
 
 namespace othrun::games_plugin {
 
+namespace {
+
+DatasetDecls datasets(bool dense) {
+  DatasetDecls out;
+  auto add = [&](const char* name, DType dtype, const char* axes, const char* doc) {
+    out.push_back(DatasetDecl{name, dtype, axes, doc, "", std::nullopt});
+  };
+  add("tokens", DType::Int8, "game,ply", "model token 1..60 of move t; 0 after the end");
+  add("squares", DType::Int8, "game,ply", "square 0..63 of move t; -1 after the end");
+  add("length", DType::Int8, "game", "number of moves of the game");
+  add("black", DType::UInt64, "game,ply", "bitboard of black discs after move t");
+  add("white", DType::UInt64, "game,ply", "bitboard of white discs after move t");
+  add("valid", DType::UInt64, "game,ply", "bitboard of the valid moves after move t");
+  add("flipped", DType::UInt64, "game,ply", "bitboard of the discs flipped by move t");
+  add("to_move", DType::Int8, "game,ply", "side to move after move t: +1 black, -1 white, 0 none");
+  add("mover", DType::Int8, "game,ply", "colour that played move t; 0 after the end");
+  add("mine", DType::Int8, "game,ply", "colour of 'mine' after move t (mine_theirs convention)");
+  if (dense) {
+    for (const char* name : {"dense/board", "dense/relative", "dense/valid", "dense/flipped"}) {
+      add(name, DType::Int8, "game,ply,row,col", "dense int8 array (docs/games.md)");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 class Games : public Step {
  public:
   static constexpr const char* kName = "games";
@@ -40,8 +67,14 @@ class Games : public Step {
     schema.flag("dense", false, "also write int8 [N, 60, 8, 8] arrays under dense/");
     schema.integer("compression", 0, "gzip level of every dataset, 0 = none").range(0, 9);
     schema.provides(games::kKind);
+    for (const auto& d : datasets(false)) schema.dataset(d);
+    schema.dataset("dense/*", DType::Int8, "game,ply,row,col",
+                   "with dense: true: board, relative, valid, flipped as int8 [N, 60, 8, 8]");
     return schema;
   }
+
+  // The layout of docs/games.md: per-game and per-ply datasets, plus dense/ when asked for.
+  static DatasetDecls produces(const Config& config) { return datasets(config.get_bool("dense")); }
 
   static void validate(const Config& config) {
     const bool synthetic = config.get_string("source") == "synthetic";

@@ -55,6 +55,7 @@ class Inference : public Step {
 
   static Schema describe() { return describe_schema(); }
   static void validate(const Config& config) { validate_config(config); }
+  static DatasetDecls produces(const Config& config) { return produces_datasets(config); }
 
   explicit Inference(const Config& config)
       : options_(parse_options(config)), device_(config.get_string("device")) {}

@@ -1,4 +1,5 @@
 #include "logprob_board.hpp"
+#include "notebook_figure.hpp"
 
 #include <othrun/othello.hpp>
 #include <othrun/report.hpp>

@@ -1,27 +1,22 @@
 #include "options.hpp"
 
 #include <othrun/error.hpp>
-#include <othrun/torch/hooks.hpp>
+#include <othrun/hooks.hpp>
+#include <othrun/torch/checkpoint.hpp>
+#include <othrun/torch/model_config.hpp>
 
 #include <fmt/format.h>
 
-#include <charconv>
+#include <algorithm>
+#include <filesystem>
+
+#include <othrun/games.hpp>
+
+#include "activation_writer.hpp"
 
 namespace othrun::inference {
 
 namespace {
-
-std::int64_t parse_bound(std::string_view text, std::int64_t empty_value, const std::string& all) {
-  if (text.empty()) return empty_value;
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < 0) {
-    throw ConfigError("positions", fmt::format("'{}' is not 'all' or a range 'first:stop' of "
-                                               "non-negative positions (e.g. 5:54)",
-                                               all));
-  }
-  return value;
-}
 
 gpt::LogitsOutput parse_logits(const std::string& text) {
   if (text == "logits") return gpt::LogitsOutput::Logits;
@@ -29,19 +24,47 @@ gpt::LogitsOutput parse_logits(const std::string& text) {
   return gpt::LogitsOutput::None;
 }
 
+// The hooks' layers and the first position, checked against the model file's shapes (read without
+// LibTorch, no model is built). A file an earlier step writes is checked when the step runs.
+void check_against_model(const Config& config, const PositionRange& positions) {
+  const std::filesystem::path model = config.get_path("model");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(model, ec)) return;
+  gpt::ModelConfig shape;
+  try {
+    const auto checkpoint =
+        gpt::load_checkpoint(model, gpt::parse_checkpoint_format(config.get_string("format")),
+                             config.get_int("n_heads"));
+    shape = gpt::infer_config(checkpoint.tensors, model.string());
+  } catch (const Error& error) {
+    throw ConfigError("model", error.what());
+  }
+  for (const std::string& hook : config.get_strings("hooks")) {
+    try {
+      resolve_hook(hook, shape.n_layers);
+    } catch (const Error& error) {
+      throw ConfigError("hooks", std::string(error.what()) + " in " + model.filename().string());
+    }
+  }
+  const std::int64_t n_pos = std::min<std::int64_t>(games::kPositions - 1, shape.n_ctx);
+  if (positions.begin >= n_pos) {
+    throw ConfigError("positions", fmt::format("first position {} is past the model input's {} "
+                                               "positions",
+                                               positions.begin, n_pos));
+  }
+}
+
 }  // namespace
 
 PositionRange parse_positions(const std::string& text) {
-  if (text == "all") return {};
-  const auto colon = text.find(':');
-  if (colon == std::string::npos) parse_bound("x", 0, text);  // throws
-  const std::string_view view(text);
-  PositionRange range{parse_bound(view.substr(0, colon), 0, text),
-                      parse_bound(view.substr(colon + 1), -1, text)};
-  if (range.end >= 0 && range.end <= range.begin) {
-    throw ConfigError("positions", fmt::format("'{}' is an empty range", text));
+  try {
+    const othrun::PositionRange range = parse_position_range(text);
+    return {range.begin, range.stop};
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const Error& error) {
+    throw ConfigError("positions", error.what());
   }
-  return range;
 }
 
 Schema describe_schema() {
@@ -63,10 +86,11 @@ Schema describe_schema() {
   s.flag("fold_value_biases", true, "fold b_V into b_O");
   s.choice("device", {"cpu", "cuda", "auto"}, "auto",
            "cpu; auto takes CUDA when a cuda_inference plugin is available (none yet: CPU)");
-  s.texts("hooks", std::vector<std::string>{"blocks.6.hook_resid_pre"},
+  s.hooks("hooks", std::vector<std::string>{"blocks.6.hook_resid_pre"},
           "hooks to cache: TransformerLens names or shorthand name.layer / name:layer "
-          "(resid_pre.6, post:0)");
-  s.text("positions", "all", "positions kept: all, or first:stop (Python slice, e.g. 5:54)");
+          "(resid_pre.6, post:0); each must exist in the model (checked against its file)");
+  s.positions("positions", "all",
+              "model positions kept: all, or first:stop (Python slice, e.g. \"5:54\")");
   s.choice("dtype", {"float32", "float16"}, "float32", "stored element type of activations");
   s.choice("logits", {"none", "logits", "log_probs"}, "none", "also store logits or log-probs");
   s.integer("batch_games", 100, "games per forward pass (memory is bounded by it)")
@@ -75,7 +99,43 @@ Schema describe_schema() {
   s.integer("board_game", 0, "log-prob board: the game whose prefix is used").range(0, 1e12);
   s.integer("board_moves", 30, "log-prob board: prefix length in moves; 0: no board").range(0, 59);
   s.provides("activations");
+  DatasetDecl hook{"HOOK",
+                   DType::Float32,
+                   "game,pos,...",
+                   "one per `hooks` entry, named by its full hook name: float32 (or float16 with "
+                   "dtype: float16) [games, positions kept, ...] with attributes hook, axes, "
+                   "positions_start, positions_stop",
+                   "HOOK",
+                   std::nullopt};
+  s.dataset(hook);
+  s.dataset("logits", DType::Float32, "game,pos,d_vocab_out",
+            "with logits: logits (or log_probs, named so): [games, positions kept, 61]");
+  s.dataset("logprob_board/log_probs", DType::Float32, "row,col",
+            "with board_moves > 0: the notebook's log-prob board");
+  s.dataset("logprob_board/mask", DType::UInt8, "row,col", "1 on the four centre squares");
   return s;
+}
+
+DatasetDecls produces_datasets(const Config& config) {
+  const othrun::PositionRange positions = config.get_positions("positions");
+  const DType dtype = config.get_string("dtype") == "float16" ? DType::Float16 : DType::Float32;
+  DatasetDecls out;
+  for (const std::string& hook : config.get_strings("hooks")) {
+    out.push_back(
+        DatasetDecl{hook, dtype, stored_axes(hook), "cached activations", hook, positions});
+  }
+  const std::string logits = config.get_string("logits");
+  if (logits != "none") {
+    out.push_back(
+        DatasetDecl{logits, dtype, stored_axes(logits), "model output", logits, positions});
+  }
+  if (config.get_int("board_moves") > 0) {
+    out.push_back(
+        {"logprob_board/log_probs", DType::Float32, "row,col", "log-prob board", "", std::nullopt});
+    out.push_back(
+        {"logprob_board/mask", DType::UInt8, "row,col", "centre squares", "", std::nullopt});
+  }
+  return out;
 }
 
 void validate_config(const Config& config) {
@@ -85,9 +145,10 @@ void validate_config(const Config& config) {
                       "device: cpu or auto");
   }
   for (const std::string& hook : config.get_strings("hooks")) {
-    if (auto error = gpt::hook_syntax_error(hook)) throw ConfigError("hooks", *error);
+    if (auto error = hook_syntax_error(hook)) throw ConfigError("hooks", *error);
   }
-  parse_positions(config.get_string("positions"));
+  const PositionRange positions = parse_positions(config.get_string("positions"));
+  check_against_model(config, positions);
 }
 
 Options parse_options(const Config& config) {

@@ -30,6 +30,8 @@ struct Options {
 };
 
 Schema describe_schema();
+// The datasets a step with `config` writes: one per hook, logits, the log-prob board.
+DatasetDecls produces_datasets(const Config& config);
 // Cross-parameter and syntax checks, before anything runs (throws ConfigError).
 void validate_config(const Config& config);
 Options parse_options(const Config& config);

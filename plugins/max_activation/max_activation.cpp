@@ -34,6 +34,14 @@ class MaxActivation : public Step {
     schema.choice("mine_theirs", {"real", "parity"}, "real",
                   "whose discs are 'mine': the real side to move, or the notebook's parity");
     schema.provides("max_activation");
+    schema.dataset("examples/game", DType::Int64, "example", "game of each selected example");
+    schema.dataset("examples/position", DType::Int64, "example", "its position t");
+    schema.dataset("examples/value", DType::Float32, "example", "the unit's value");
+    schema.dataset("mean_board", DType::Float64, "row,col", "mean mine/theirs board");
+    schema.dataset("mean_abs_board", DType::Float64, "row,col", "mean |board|");
+    schema.dataset("active_moves/counts", DType::Int64, "square",
+                   "positions where the unit is > 0, by the move just played");
+    schema.dataset("active_moves/fraction", DType::Float64, "square", "counts / active");
     return schema;
   }
   static void validate(const Config& config) { analysis::validate_unit(config); }

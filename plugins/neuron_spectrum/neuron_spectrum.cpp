@@ -44,6 +44,10 @@ class NeuronSpectrum : public Step {
     schema.choice("mine_theirs", {"real", "parity"}, "real", "whose discs are 'mine'");
     schema.integer("bins", 100, "histogram bins over [min, max] of all values").range(1, 100000);
     schema.provides("neuron_spectrum");
+    schema.dataset("edges", DType::Float64, "edge", "bin edges over [min, max] of all values");
+    schema.dataset("counts", DType::Float64, "label,bin", "[label false/true, bin] counts");
+    schema.dataset("percent", DType::Float64, "label,bin", "counts in percent of each label");
+    schema.dataset("summary", DType::Float64, "label,statistic", "count, mean, std, min, max");
     return schema;
   }
   static void validate(const Config& config) {

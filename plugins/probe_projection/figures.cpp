@@ -1,4 +1,5 @@
 #include "figures.hpp"
+#include "notebook_figure.hpp"
 
 #include <othrun/report.hpp>
 

@@ -21,6 +21,11 @@ namespace {
 
 using namespace othrun;
 
+// accuracy_positions as the [first, last] the accuracy loop compares with (59 model positions).
+std::vector<std::int64_t> first_last(const PositionRange& range) {
+  return {range.begin, range.stop < 0 ? games::kPositions - 2 : range.stop - 1};
+}
+
 class ProbeProjection : public Step {
  public:
   static constexpr const char* kName = "probe_projection";
@@ -29,19 +34,23 @@ class ProbeProjection : public Step {
   static Schema describe() {
     Schema schema("Linear probe: projections, accuracy, and cosine similarity of directions");
     schema.input("games", games::kKind, "games", "the games (ground truth)");
-    schema.input("activations", "activations", "inference", "the cached activations");
+    schema
+        .input("activations", "activations", "inference:blocks.6.hook_resid_post",
+               "the cached hook to project, LABEL:HOOK (the probe was trained on resid_post 6)")
+        .hook_dataset();
     schema
         .path("probe", std::nullopt,
               "full probe .pth [3, d_model, 8, 8, 3] (main_linear_probe.pth or othrun's)")
         .existing();
-    schema.text("hook", "blocks.6.hook_resid_post",
-                "the hook to project (the probe was trained on resid_post 6)");
+    schema.retired("hook",
+                   "name the hook in the input: activations: LABEL:HOOK, e.g. "
+                   "activations: cache:blocks.6.hook_resid_post");
     schema.flag("normalise", false, "unit-norm blank/mine directions per square (for the cosines)");
     schema.choice("mine_theirs", {"real", "parity"}, "real",
                   "whose discs are 'mine' in the ground truth");
-    schema.integers(
-        "accuracy_positions", std::vector<std::int64_t>{0, 58},
-        "[first, last] positions counted in the accuracy (the probe was trained on 5..53)");
+    schema.positions(
+        "accuracy_positions", "all",
+        "positions counted in the accuracy, \"first:stop\" (the probe was trained on \"5:54\")");
     schema.flag("store_scores", false, "also store the scores float32 [games, positions, 64, 3]");
     schema.path("directions", "", "file or SAELens folder with directions to compare (empty: none)")
         .existing();
@@ -52,15 +61,43 @@ class ProbeProjection : public Step {
         .range(0, 1);
     schema.integer("chunk_games", 128, "games per chunk").range(1, 1000000);
     schema.provides("probe_projection");
+    for (const auto& d : produces_for(false, true)) schema.dataset(d);
     return schema;
+  }
+
+  static DatasetDecls produces(const Config& c) {
+    return produces_for(c.get_bool("store_scores"), !c.get_string("directions").empty());
+  }
+
+  static DatasetDecls produces_for(bool scores, bool directions) {
+    DatasetDecls out = {
+        {"argmax", DType::Int8, "game,pos,square", "argmax class of the probe scores", "", {}},
+        {"accuracy/per_square", DType::Float64, "row,col", "accuracy per square", "", {}},
+        {"accuracy/per_position", DType::Float64, "pos", "accuracy per position", "", {}},
+        {"accuracy/per_class", DType::Float64, "class", "recall per true class", "", {}},
+        {"accuracy/count_per_class", DType::Float64, "class", "cells per true class", "", {}}};
+    if (scores) {
+      out.push_back({"scores", DType::Float32, "game,pos,square,class", "probe scores", "", {}});
+    }
+    if (directions) {
+      for (const char* set : {"directions", "random"}) {
+        const std::string g = std::string("cosine/") + set + "/";
+        out.push_back(
+            {g + "blank", DType::Float32, "direction,square", "cos with blank_dir", "", {}});
+        out.push_back(
+            {g + "mine", DType::Float32, "direction,square", "cos with mine_dir", "", {}});
+        out.push_back({g + "max_abs", DType::Float32, "direction", "max |cosine|", "", {}});
+      }
+    }
+    return out;
   }
 
   explicit ProbeProjection(const Config& c)
       : probe_path_(c.get_path("probe")),
-        hook_(c.get_string("hook")),
+        hook_(c.input_dataset("activations")),
         normalise_(c.get_bool("normalise")),
         convention_(*othello::parse_mine_theirs(c.get_string("mine_theirs"))),
-        positions_(c.get_ints("accuracy_positions")),
+        positions_(first_last(c.get_positions("accuracy_positions"))),
         store_scores_(c.get_bool("store_scores")),
         directions_(c.get_string("directions").empty() ? std::filesystem::path()
                                                        : c.get_path("directions")),

@@ -6,10 +6,15 @@
 //   - kName / kVersion: the plugin's name (= folder = library file = YAML `plugin:` value).
 //   - describe(): every parameter with type, default, range and a one-line doc. The host validates
 //     experiments against it and prints it for `othrun --describe random_directions`.
+//     It also declares the datasets the product will hold (schema.dataset), which `othrun --check`
+//     resolves later steps' inputs against and the host checks once run() returned.
 //   - validate() (optional): checks that involve several parameters; throw ConfigError(key, why).
 //   - the constructor receives the validated, typed config.
 //   - run(ctx): writes datasets under ctx.output().root(). The host marks the product complete
 //     only after run() returns, and discards it if run() throws.
+//   - reading an input product: `activations: cache:blocks.6.hook_resid_pre` names a cached hook of
+//     an earlier step; ctx.input("activations") opens that product and
+//     config.input_dataset("activations") is the (full) hook name, already checked to exist.
 #include <othrun/plugin.hpp>
 #include <othrun/progress.hpp>
 
@@ -28,9 +33,16 @@ class RandomDirections : public othrun::Step {
     othrun::Schema schema("Random unit vectors: a baseline for direction similarities");
     schema.integer("count", 1000, "number of directions").range(1, 10'000'000);
     schema.integer("dim", 512, "size of each direction (the model's d_model)").range(1, 65536);
+    schema
+        .input("activations", "activations", std::nullopt,
+               "optional LABEL:HOOK: take `dim` from this cached hook's width instead")
+        .hook_dataset()
+        .optional = true;
     schema.choice("distribution", {"gaussian", "sign"}, "gaussian",
                   "entries drawn from N(0,1) or uniformly from {-1,+1}, then normalised");
     schema.provides("directions");
+    schema.dataset("directions", othrun::DType::Float32, "direction,dim",
+                   "row i: a random unit vector");
     return schema;
   }
 
@@ -43,9 +55,15 @@ class RandomDirections : public othrun::Step {
   explicit RandomDirections(const othrun::Config& config)
       : count_(static_cast<std::uint64_t>(config.get_int("count"))),
         dim_(static_cast<std::uint64_t>(config.get_int("dim"))),
-        sign_(config.get_string("distribution") == "sign") {}
+        sign_(config.get_string("distribution") == "sign"),
+        hook_(config.has("activations") ? config.input_dataset("activations") : "") {}
 
   void run(othrun::RunContext& ctx) override {
+    if (!hook_.empty()) {
+      // A cached hook is [games, positions, width]: the directions live in its last axis.
+      const othrun::Product& activations = ctx.input("activations");
+      dim_ = activations.root().dataset(hook_).shape().back();
+    }
     othrun::Dataset directions = ctx.output().root().create_dataset<float>("directions", {0, dim_});
     directions.attrs().set("doc", "row i: a random unit vector");
 
@@ -78,6 +96,7 @@ class RandomDirections : public othrun::Step {
   std::uint64_t count_;
   std::uint64_t dim_;
   bool sign_;
+  std::string hook_;  // "" unless `activations` names a cached hook
 };
 
 }  // namespace

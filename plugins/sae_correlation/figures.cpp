@@ -1,4 +1,5 @@
 #include "figures.hpp"
+#include "notebook_figures.hpp"
 
 #include <othrun/report.hpp>
 

@@ -36,6 +36,19 @@ class SaeCorrelation : public Step {
                  "[lo, hi] of the AUROC bins (values outside go to the end bins)");
     schema.integer("histogram_bins", 100, "bins of the correlation histogram").range(1, 10000);
     schema.provides("sae_correlation");
+    for (const char* name : {"firing_corr", "act_corr", "f1", "auroc", "auroc_tie_bound"}) {
+      schema.dataset(name, DType::Float32, "feature,square,state",
+                     "per (feature, square, state): see docs/analyses.md");
+    }
+    schema.dataset("fired_class", DType::Int64, "feature,square,state",
+                   "rows where the feature fired and the square is in state");
+    schema.dataset("class_count", DType::Int64, "square,state",
+                   "rows where the square is in state");
+    schema.dataset("fired", DType::Int64, "feature", "rows where the feature fired");
+    schema.dataset("sum_act", DType::Float64, "feature", "sum of activations");
+    schema.dataset("sum_act2", DType::Float64, "feature", "sum of squared activations");
+    schema.dataset("histogram/edges", DType::Float64, "edge", "correlation histogram bin edges");
+    schema.dataset("histogram/counts", DType::Float64, "bin", "correlation histogram counts");
     return schema;
   }
 

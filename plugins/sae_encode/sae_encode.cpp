@@ -16,23 +16,45 @@ class SaeEncode : public Step {
 
   static Schema describe() {
     Schema schema("Encode a cached hook with an SAE: sparse feature activations and metrics");
-    schema.input("activations", "activations", "inference", "the cached activations");
+    schema
+        .input("activations", "activations", std::nullopt,
+               "the cached hook to encode, LABEL:HOOK (e.g. cache:blocks.6.hook_resid_pre)")
+        .hook_dataset();
     schema
         .path("sae", std::nullopt,
               "sae_training .pt file or SAELens folder (cfg.json + sae_weights.safetensors)")
         .existing();
-    schema.text("hook", "", "hook to encode; empty: the hook the SAE names in its config");
+    schema.retired("hook",
+                   "name the hook in the input: activations: LABEL:HOOK, e.g. "
+                   "activations: cache:blocks.6.hook_resid_pre");
     schema.choice("value_dtype", {"float16", "float32"}, "float32",
                   "stored dtype of the activations");
     schema.integer("chunk_games", 64, "games per chunk (also the batch of the sae_training MSE)")
         .range(1, 1000000);
     schema.provides("features");
+    for (const auto& d : produces_for(false)) schema.dataset(d);
     return schema;
+  }
+
+  // features/index is int16 or int32 by the SAE's width, unknown before it loads: not declared.
+  static DatasetDecls produces(const Config& config) {
+    return produces_for(config.get_string("value_dtype") == "float16");
+  }
+  static DatasetDecls produces_for(bool half) {
+    return {{"features/row_ptr", DType::Int64, "row", "CSR row pointers", "", {}},
+            {"features/value",
+             half ? DType::Float16 : DType::Float32,
+             "entry",
+             "non-zero feature activations (CSR)",
+             "",
+             {}},
+            {"metrics/fired", DType::Int64, "feature", "rows where each feature fired", "", {}},
+            {"metrics/density", DType::Float64, "feature", "fired / rows", "", {}}};
   }
 
   explicit SaeEncode(const Config& config)
       : sae_path_(config.get_path("sae")),
-        hook_(config.get_string("hook")),
+        hook_(config.input_dataset("activations")),
         half_(config.get_string("value_dtype") == "float16"),
         chunk_(static_cast<std::uint64_t>(config.get_int("chunk_games"))) {}
 

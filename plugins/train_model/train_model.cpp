@@ -88,6 +88,13 @@ class TrainModel : public Step {
            "keep the checkpoint folder once training completed (default: delete it)");
     s.path("output", "", "where to write the .pth (empty: <store>.d/<label>.pth)");
     s.provides("model");
+    s.dataset("curve/step", DType::Int64, "log", "training step of each logged value");
+    for (const char* name : {"curve/loss", "curve/lr", "curve/grad_norm"}) {
+      s.dataset(name, DType::Float64, "log", "training loss, learning rate, gradient norm");
+    }
+    s.dataset("eval/step", DType::Int64, "eval", "training step of each evaluation");
+    s.dataset("eval/legal_rate", DType::Float64, "eval", "held-out top-1 legal-move rate");
+    s.dataset("eval/loss", DType::Float64, "eval", "held-out next-move cross-entropy");
     return s;
   }
 

@@ -54,10 +54,15 @@ class TrainProbe : public Step {
 
   static Schema describe() {
     Schema s("Trains the othello_world linear probe on cached activations");
-    s.input("activations", "activations", "inference", "the cached activations");
+    s.input("activations", "activations", "inference:blocks.6.hook_resid_post",
+            "the cached hook to train on, LABEL:HOOK")
+        .hook_dataset();
     s.input("games", "games", "games", "the games the activations were computed on");
-    s.text("hook", "blocks.6.hook_resid_post", "the cached hook (full TransformerLens name)");
-    s.integers("positions", std::vector<std::int64_t>{5, 54}, "model positions [begin, end)");
+    s.retired("hook",
+              "name the hook in the input: activations: LABEL:HOOK, e.g. "
+              "activations: inference:blocks.6.hook_resid_post");
+    s.positions("positions", "5:54", "model positions trained on, \"first:stop\"")
+        .within("activations");
     s.real("lr", 1e-3, "AdamW learning rate").range(0, 10);
     s.real("weight_decay", 0.01, "AdamW weight decay").range(0, 10);
     s.integer("steps", 2000, "optimiser steps per mode").range(1, 1e9);
@@ -66,6 +71,7 @@ class TrainProbe : public Step {
     s.path("output", "", "probe file (empty: <store>.d/<label>.pth)");
     s.integer("seed", 0, "seed (0: the step's seed)").range(0, 9e18);
     s.provides("probe");
+    s.dataset("accuracy", DType::Float64, "mode,square", "held-out accuracy per mode and square");
     return s;
   }
 
@@ -73,13 +79,15 @@ class TrainProbe : public Step {
 
   void run(RunContext& ctx) override {
     const Product& product = ctx.input("activations");
-    const analysis::ActivationReader acts(product, c_.get_string("hook"));
+    const analysis::ActivationReader acts(product, c_.input_dataset("activations"));
     const games::GamesReader games(ctx.input("games"));
     analysis::check_alignment(acts.games(), std::min<std::uint64_t>(games.size(), acts.games()),
                               acts.span(), "activations and games");
     const std::int64_t start = acts.span().first;
-    const std::int64_t begin = std::max(start, c_.get_ints("positions").at(0));
-    const std::int64_t end = std::min(start + acts.positions(), c_.get_ints("positions").at(1));
+    const PositionRange wanted = c_.get_positions("positions");
+    const std::int64_t begin = std::max(start, wanted.begin);
+    const std::int64_t end = wanted.stop < 0 ? start + acts.positions()
+                                             : std::min(start + acts.positions(), wanted.stop);
     const auto holdout =
         std::max<std::uint64_t>(1, static_cast<std::uint64_t>(c_.get_float("holdout_fraction") *
                                                               static_cast<double>(acts.games())));

@@ -53,11 +53,16 @@ class TrainSae : public Step {
 
   static Schema describe() {
     Schema s("Trains a sparse autoencoder on cached activations; saves a SAELens folder");
-    s.input("activations", "activations", "inference", "the cached activations");
+    s.input("activations", "activations", std::nullopt,
+            "the cached hook to train on, LABEL:HOOK (e.g. inference:blocks.6.hook_resid_pre)")
+        .hook_dataset();
     s.input("games", "games", "games", "the games the activations were computed on (loss test)");
-    s.text("hook", std::nullopt, "the cached hook to train on (full TransformerLens name)");
-    s.integers("positions", std::vector<std::int64_t>{5, 54},
-               "model positions [begin, end) trained on (sae_training's start/end_pos_offset)");
+    s.retired("hook",
+              "name the hook in the input: activations: LABEL:HOOK, e.g. "
+              "activations: inference:blocks.6.hook_resid_pre");
+    s.positions("positions", "5:54",
+                "model positions trained on, \"first:stop\" (sae_training's start/end_pos_offset)")
+        .within("activations");
     s.integer("d_sae", 4096, "number of features").range(1, 1 << 24);
     s.choice("architecture", {"standard", "topk"}, "standard", "ReLU + L1, or top-k");
     s.integer("k", 32, "top-k: active features per row").range(1, 1 << 20);
@@ -85,24 +90,25 @@ class TrainSae : public Step {
     s.integer("seed", 0, "seed (0: the step's seed)").range(0, 9e18);
     s.integer("log_every", 100, "log every N steps").range(1, 1e9);
     s.provides("sae");
+    s.dataset("curve/step", DType::Int64, "log", "logged step");
+    for (const char* name : {"curve/loss", "curve/mse", "curve/l1", "curve/ghost", "curve/l0"}) {
+      s.dataset(name, DType::Float64, "log", "loss terms per logged step");
+    }
+    s.dataset("curve/density", DType::Float64, "feature", "firing rate over the last window");
     return s;
-  }
-
-  static void validate(const Config& c) {
-    const auto& p = c.get_ints("positions");
-    if (p.size() != 2 || p[0] < 0 || p[1] <= p[0])
-      throw ConfigError("positions", "must be [begin, end) with 0 <= begin < end");
   }
 
   explicit TrainSae(const Config& c) : c_(c) {}
 
   void run(RunContext& ctx) override {
     const Product& product = ctx.input("activations");
-    const std::string hook = c_.get_string("hook");
+    const std::string hook = c_.input_dataset("activations");
     const analysis::ActivationReader acts(product, hook);
     const std::int64_t stored_start = acts.span().first;
-    const std::int64_t begin = c_.get_ints("positions")[0];
-    const std::int64_t end = std::min(c_.get_ints("positions")[1], stored_start + acts.positions());
+    const PositionRange wanted = c_.get_positions("positions");
+    const std::int64_t begin = wanted.begin;
+    const std::int64_t stored_stop = stored_start + acts.positions();
+    const std::int64_t end = wanted.stop < 0 ? stored_stop : std::min(wanted.stop, stored_stop);
     if (begin < stored_start || end <= begin) {
       throw ConfigError("positions", fmt::format("the product caches positions [{}, {})",
                                                  stored_start, stored_start + acts.positions()));
@@ -247,7 +253,7 @@ class TrainSae : public Step {
                             {"context_size", 59},
                             {"prepend_bos", false},
                             {"trained_by", "othrun train_sae"},
-                            {"positions", c_.get_ints("positions")},
+                            {"positions", positions_pair()},
                             {"l1_coefficient", c_.get_float("l1_coefficient")}}}};
     if (c_.get_string("architecture") == "topk") cfg["k"] = c_.get_int("k");
     std::ofstream(folder / "cfg.json") << cfg.dump(2) << "\n";
@@ -256,6 +262,12 @@ class TrainSae : public Step {
                       {"b_enc", matrix(w.b_enc, w.d_sae, 0)},
                       {"W_dec", matrix(w.W_dec, w.d_sae, w.d_in)},
                       {"b_dec", matrix(w.b_dec, w.d_in, 0)}});
+  }
+
+  // cfg.json's "positions": [first, stop) as sae_training's offsets (-1: to the last position).
+  std::vector<std::int64_t> positions_pair() const {
+    const PositionRange p = c_.get_positions("positions");
+    return {p.begin, p.stop};
   }
 
   static void write_curves(Group& root, const SaeTrainingResult& r) {

@@ -70,7 +70,7 @@ class Context : public RunContext {
       : store_(store), out_(out), config_(config), threads_(threads) {}
   Product& output() override { return out_; }
   const Product& input(const std::string& key) override {
-    const std::string label = config_.get_string(key);
+    const std::string label = config_.input_label(key);  // "label" of "label:dataset"
     auto it = inputs_.find(label);
     if (it == inputs_.end()) it = inputs_.emplace(label, store_.open(label)).first;
     return it->second;

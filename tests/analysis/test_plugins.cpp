@@ -45,9 +45,8 @@ class AnalysisStore : public ::testing::Test {
     store_ = std::make_unique<Store>(dir_.path() / "run.h5");
     write_games(*store_, "games", kGames, 99);
     write_activations(*store_, "acts", kHook, activations(*store_), kGames, kPositions, kDIn);
-    run_plugin(
-        *store_, "sae_encode", "features",
-        {{"activations", std::string("acts")}, {"sae", fixture("sae_training.pt").string()}});
+    run_plugin(*store_, "sae_encode", "features",
+               {{"activations", "acts:" + kHook}, {"sae", fixture("sae_training.pt").string()}});
   }
   TempDir dir_;
   std::unique_ptr<Store> store_;
@@ -200,8 +199,8 @@ TEST_F(AnalysisStore, SaeCorrelationIndependentOfChunksAndThreads) {
 }
 
 TEST_F(AnalysisStore, MaxActivationAndSpectrumMatchTorch) {
-  const std::map<std::string, Value> neuron{
-      {"activations", std::string("acts")}, {"hook", kHook}, {"index", std::int64_t{3}}};
+  const std::map<std::string, Value> neuron{{"activations", "acts:" + kHook},
+                                            {"index", std::int64_t{3}}};
   auto with = [&](std::map<std::string, Value> extra) {
     extra.insert(neuron.begin(), neuron.end());
     return extra;
@@ -273,8 +272,7 @@ TEST_F(AnalysisStore, HandComputedMoveDetector) {
     }
   }
   write_activations(*store_, "detector", "unit", x, kGames, kPositions, 1);
-  const std::map<std::string, Value> unit{{"activations", std::string("detector")},
-                                          {"hook", std::string("unit")}};
+  const std::map<std::string, Value> unit{{"activations", std::string("detector:unit")}};
   run_plugin(*store_, "neuron_spectrum", "det_spectrum", unit);
   run_plugin(*store_, "max_activation", "det_max", unit);
   const Product spectrum = store_->open("det_spectrum");
@@ -305,10 +303,10 @@ TEST_F(AnalysisStore, ProbeProjectionMatchesNumpy) {
   for (auto& v : x) v = normal(rng);
   write_activations(*store_, "acts8", "blocks.6.hook_resid_post", x, kGames, kPositions, 8, true);
   run_plugin(*store_, "probe_projection", "probe",
-             {{"activations", std::string("acts8")},
+             {{"activations", std::string("acts8:blocks.6.hook_resid_post")},
               {"probe", fixture("probe.pth").string()},
               {"store_scores", true},
-              {"accuracy_positions", std::vector<std::int64_t>{5, 53}},
+              {"accuracy_positions", std::string("5:54")},
               {"directions", fixture("directions.pth").string()},
               {"directions_source", std::string("tensor")},
               {"directions_tensor", std::string("W_in")},

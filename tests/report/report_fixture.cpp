@@ -3,7 +3,13 @@
 #include <cmath>
 
 #include <othrun/report.hpp>
+
 #include <othrun/store.hpp>
+#include "inference/notebook_figure.hpp"
+#include "max_activation/notebook_figure.hpp"
+#include "neuron_spectrum/notebook_figure.hpp"
+#include "probe_projection/notebook_figure.hpp"
+#include "sae_correlation/notebook_figures.hpp"
 
 namespace othrun::testing {
 namespace {

@@ -22,18 +22,18 @@ othrun::testing::CommandResult run_experiment(const fs::path& yaml) {
                      " " + shell_quote(yaml.string()));
 }
 
-std::string experiment(const std::string& positions) {
+std::string experiment(const std::string& boards, const std::string& key = "boards") {
   return "name: boards\nstore: out/boards.h5\nseed: 1\nsteps:\n"
          "  - plugin: games\n    label: games\n    source: synthetic\n    games: 10\n"
-         "  - plugin: board\n    label: boards\n    games: games\n    positions: " +
-         positions + "\n";
+         "  - plugin: board\n    label: boards\n    games: games\n    " +
+         key + ": " + boards + "\n";
 }
 
 }  // namespace
 
 TEST(BoardPlugin, DrawsNamedPositionsIntoTheRunReport) {
   TempDir dir;
-  write_file(dir / "x.yaml", experiment("[\"0:0\", \"4:20\"]"));
+  write_file(dir / "x.yaml", experiment("[\"game 0 ply 0\", \"game 4 ply 20\"]"));
   const auto result = run_experiment(dir / "x.yaml");
   ASSERT_EQ(result.exit_code, 0) << result.err;
 
@@ -57,16 +57,28 @@ TEST(BoardPlugin, DrawsNamedPositionsIntoTheRunReport) {
 
 TEST(BoardPlugin, RejectsBadPositionsBeforeRunning) {
   TempDir dir;
-  write_file(dir / "x.yaml", experiment("[\"4-20\"]"));
+  write_file(dir / "x.yaml", experiment("[\"4:20\"]"));
   const auto result = run_experiment(dir / "x.yaml");
   EXPECT_EQ(result.exit_code, 2);
-  EXPECT_NE(result.err.find("'4-20' is not GAME:PLY"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("'4:20' is not \"game G ply P\""), std::string::npos) << result.err;
   EXPECT_FALSE(fs::exists(dir / "out/boards.h5"));
+}
+
+// The old key, whose "GAME:PLY" entries looked like position ranges, says what replaced it.
+TEST(BoardPlugin, OldPositionsKeyNamesItsReplacement) {
+  TempDir dir;
+  write_file(dir / "x.yaml", experiment("[\"4:20\"]", "positions"));
+  const auto result = run_experiment(dir / "x.yaml");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("step 'boards' (board): 'positions' is no longer a parameter: renamed "
+                            "'boards', each entry \"game G ply P\""),
+            std::string::npos)
+      << result.err;
 }
 
 TEST(BoardPlugin, ReportsAGameOutOfRange) {
   TempDir dir;
-  write_file(dir / "x.yaml", experiment("[\"99:0\"]"));
+  write_file(dir / "x.yaml", experiment("[\"game 99 ply 0\"]"));
   const auto result = run_experiment(dir / "x.yaml");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("game 99 is out of range"), std::string::npos) << result.err;

@@ -5,6 +5,12 @@
 #include <othrun/error.hpp>
 #include <othrun/report.hpp>
 
+#include "inference/notebook_figure.hpp"
+#include "max_activation/notebook_figure.hpp"
+#include "neuron_spectrum/notebook_figure.hpp"
+#include "probe_projection/notebook_figure.hpp"
+#include "sae_correlation/notebook_figures.hpp"
+
 namespace r = othrun::report;
 using nlohmann::json;
 

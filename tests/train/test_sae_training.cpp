@@ -154,7 +154,7 @@ TEST(TrainSaePlugin, WritesALoadableSaeLensFolder) {
   mo.eval_games = 2;
   save_pth(dir.path() / "model.pth", make_state_dict(train_model(mo).state));
   analysis_test::run_plugin(store, "train_sae", "sae",
-                            {{"hook", std::string("blocks.1.hook_resid_pre")},
+                            {{"activations", std::string("inference:blocks.1.hook_resid_pre")},
                              {"d_sae", std::int64_t{32}},
                              {"steps", std::int64_t{50}},
                              {"batch_rows", std::int64_t{128}},

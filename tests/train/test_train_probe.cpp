@@ -82,9 +82,8 @@ TEST(TrainProbePlugin, LearnsALinearBoardEncoding) {
   }
   const auto probe_path = dir.path() / "probe.pth";
   analysis_test::run_plugin(store, "train_probe", "probe",
-                            {{"activations", std::string("acts")},
+                            {{"activations", "acts:" + std::string(kHook)},
                              {"games", std::string("games")},
-                             {"hook", kHook},
                              {"lr", 0.02},
                              {"steps", std::int64_t{200}},
                              {"batch_rows", std::int64_t{512}},

@@ -97,6 +97,22 @@ const std::vector<std::string>& Config::get_strings(const std::string& key) cons
   return get_as<std::vector<std::string>>(*this, key, "list of string");
 }
 
+PositionRange Config::get_positions(const std::string& key) const {
+  try {
+    return parse_position_range(get_string(key));
+  } catch (const Error& error) {
+    throw ConfigError(key, error.what());
+  }
+}
+
+std::string Config::input_label(const std::string& key) const {
+  return parse_input_ref(get_string(key)).label;
+}
+
+std::string Config::input_dataset(const std::string& key) const {
+  return parse_input_ref(get_string(key)).dataset;
+}
+
 std::string format_value(const Value& value) { return std::visit(Formatter{}, value); }
 
 std::string Config::to_yaml() const {

@@ -6,8 +6,11 @@
 #include <optional>
 #include <set>
 
+#include <othrun/contract.hpp>
+#include <othrun/hooks.hpp>
 #include <othrun/store.hpp>
 
+#include "config/stored_contract.hpp"
 #include "config/suggest.hpp"
 #include "config/yaml_values.hpp"
 
@@ -292,9 +295,13 @@ class Validator {
       add(at, context + error.what());
       return;
     }
+    const size_t errors_before = errors_.size();
     step.config = read_parameters(node, step, context);
     // validate() runs even when some keys are wrong, so one round reports every problem.
     check_plugin(step, node, context);
+    // The declared datasets and position ranges need a config whose every key was read.
+    if (errors_.size() == errors_before) declare_datasets(step, node, context);
+    if (errors_.size() == errors_before) check_position_ranges(step, node, context);
     check_paths(step, context);
     kinds_[step.label] = step.plugin->schema.kinds();
     experiment_.steps.push_back(std::move(step));
@@ -313,6 +320,10 @@ class Validator {
       if (!entry.first.IsScalar()) continue;  // reported by yaml_key_problems
       const std::string key = key_text(entry.first);
       if (key == "plugin" || key == "label") continue;
+      if (const RetiredParam* retired = schema.find_retired(key)) {
+        add(where(entry.first), context + retired_message(*retired));
+        continue;
+      }
       if (!schema.find(key)) {
         add(where(entry.first), context + unknown_key_message(key, valid_keys, "key"));
         continue;
@@ -327,6 +338,10 @@ class Validator {
             context + "'" + override.key +
                 "' cannot be set with --set: a step's plugin and label are fixed by the "
                 "experiment file (--set LABEL.KEY=VALUE sets one of its parameters)");
+        continue;
+      }
+      if (const RetiredParam* retired = schema.find_retired(override.key)) {
+        add("--set " + override.text, context + retired_message(*retired));
         continue;
       }
       if (!schema.find(override.key)) {
@@ -350,7 +365,7 @@ class Validator {
         continue;
       }
       key_lines_[spec.name] = it->second.where;
-      auto value = convert(it->second, spec, context);
+      auto value = convert_param(it->second, spec, context);
       if (!value) {
         bad_keys_.insert(spec.name);
         continue;
@@ -396,6 +411,14 @@ class Validator {
   }
 
   Value default_for(const ParamSpec& spec) const {
+    if (spec.type == ParamType::Hook || spec.type == ParamType::HookList ||
+        spec.type == ParamType::Positions) {
+      try {
+        return canonical_value(spec, *spec.default_value);
+      } catch (const Error& error) {
+        throw Error("plugin bug: the default of '" + spec.name + "' is invalid: " + error.what());
+      }
+    }
     if (spec.type == ParamType::Path) {
       fs::path path = std::get<std::string>(*spec.default_value);
       if (path.empty()) return std::string();  // "" means "none", not the experiment's folder
@@ -405,9 +428,12 @@ class Validator {
     return *spec.default_value;
   }
 
-  // An input must name an earlier step, or a product already in the store, of the right kind.
-  void check_input(const ParamSpec& spec, const std::string& label, const std::string& at,
+  // An input must name an earlier step, or a product already in the store, of the right kind;
+  // and the dataset it names after ':' must be one that product declares (or holds).
+  void check_input(const ParamSpec& spec, const std::string& value, const std::string& at,
                    const std::string& context) {
+    const InputRef ref = parse_input_ref(value);
+    const std::string& label = ref.label;
     std::vector<std::string> kinds;
     if (auto it = kinds_.find(label); it != kinds_.end()) {
       kinds = it->second;
@@ -432,6 +458,162 @@ class Validator {
     if (std::find(kinds.begin(), kinds.end(), spec.input_kind) == kinds.end()) {
       add(at, context + "'" + spec.name + "' names '" + label + "', which provides " +
                   join_list(kinds) + ", not '" + spec.input_kind + "'");
+      return;
+    }
+    check_input_dataset(spec, ref, at, context);
+  }
+
+  // --- Product contracts (docs/plugins.md, "Reading an input product") ---
+
+  static std::string retired_message(const RetiredParam& retired) {
+    return "'" + retired.name + "' is no longer a parameter: " + retired.replacement;
+  }
+
+  // Reads Hook, HookList, Positions and Input values as text, then checks and canonicalises them
+  // (full hook names, "first:stop" ranges, "label:full.hook.name"); other types as they are.
+  std::optional<Value> convert_param(const SourcedNode& source, const ParamSpec& spec,
+                                     const std::string& context) {
+    ParamSpec text = spec;
+    switch (spec.type) {
+      case ParamType::Hook:
+      case ParamType::Positions:
+        text.type = ParamType::String;
+        break;
+      case ParamType::HookList:
+        text.type = ParamType::StringList;
+        break;
+      case ParamType::Input:
+        break;
+      default:
+        return convert(source, spec, context);
+    }
+    if (spec.type == ParamType::Positions && source.node.IsSequence()) {
+      add(source.where, context + "'" + spec.name + "': " + positions_list_message(source.node));
+      return std::nullopt;
+    }
+    auto value = convert(source, text, context);
+    if (!value) return std::nullopt;
+    try {
+      return canonical_value(spec, std::move(*value));
+    } catch (const Error& error) {
+      add(source.where, context + "'" + spec.name + "': " + error.what());
+      return std::nullopt;
+    }
+  }
+
+  static std::string positions_list_message(const YAML::Node& list) {
+    std::string example = "\"5:54\"";
+    if (list.size() == 2 && list[0].IsScalar() && list[1].IsScalar()) {
+      example = "\"" + list[0].Scalar() + ":" + list[1].Scalar() + "\" if " + list[1].Scalar() +
+                " is excluded";
+    }
+    return "position ranges are written as one Python slice \"first:stop\", stop excluded, or "
+           "\"all\"; lists such as [first, stop] or [first, last] are no longer accepted "
+           "(write " +
+           example + ")";
+  }
+
+  static Value canonical_value(const ParamSpec& spec, Value value) {
+    switch (spec.type) {
+      case ParamType::Hook:
+        return canonical_hook(std::get<std::string>(value));
+      case ParamType::HookList: {
+        auto hooks = std::get<std::vector<std::string>>(value);
+        for (auto& hook : hooks) hook = canonical_hook(hook);
+        return hooks;
+      }
+      case ParamType::Positions:
+        return parse_position_range(std::get<std::string>(value)).to_string();
+      case ParamType::Input: {
+        InputRef ref = parse_input_ref(std::get<std::string>(value));
+        if (ref.label.empty()) throw Error("names no product before ':' (write LABEL:DATASET)");
+        if (ref.dataset.empty()) return ref.to_string();
+        if (spec.dataset_part == DatasetPart::None) {
+          throw Error("names a whole product: write '" + ref.label + "' (without ':" + ref.dataset +
+                      "')");
+        }
+        // Hooks get their full name; whether the dataset is a hook the product holds is
+        // checked against the product (check_input_dataset).
+        if (looks_like_hook(ref.dataset)) ref.dataset = canonical_hook(ref.dataset);
+        return ref.to_string();
+      }
+      default:
+        return value;
+    }
+  }
+
+  // The datasets of product `label`: declared by an earlier step, or read from the stored file.
+  // Null when unknown (the step had errors, or the product is neither planned nor stored).
+  const DatasetDecls* provided_datasets(const std::string& label) {
+    if (auto it = declared_.find(label); it != declared_.end()) return &it->second;
+    if (kinds_.count(label)) return nullptr;  // an earlier step whose config has errors
+    if (auto stored = stored_datasets(experiment_.store, label)) {
+      return &declared_.emplace(label, std::move(*stored)).first->second;
+    }
+    return nullptr;
+  }
+
+  void check_input_dataset(const ParamSpec& spec, const InputRef& ref, const std::string& at,
+                           const std::string& context) {
+    const DatasetDecls* provided = provided_datasets(ref.label);
+    if (!provided) return;
+    std::vector<std::string> names;
+    for (const auto& decl : *provided) {
+      if (!spec.dataset_is_hook || decl.is_activation()) names.push_back(decl.name);
+    }
+    const std::string what = spec.dataset_is_hook ? "cached hooks" : "datasets";
+    const std::string offer = "'" + ref.label + "' provides " + what + ": " + join_list(names);
+    if (ref.dataset.empty()) {
+      if (spec.dataset_part == DatasetPart::Required) {
+        add(at, context + "'" + spec.name + "' names product '" + ref.label +
+                    "' but not which of its " + what + ": write " + ref.label + ":NAME (" + offer +
+                    ")");
+      }
+      return;
+    }
+    const DatasetDecl* decl = find_dataset(*provided, ref.dataset);
+    if (!decl) {
+      std::string message = "'" + spec.name + "' names '" + ref.to_string() + "', but '" +
+                            ref.label + "' will hold no dataset '" + ref.dataset + "'";
+      const auto close = nearest(ref.dataset, names, 1);
+      if (!close.empty()) message += "; did you mean '" + close[0] + "'?";
+      add(at, context + message + " (" + offer + ")");
+    } else if (spec.dataset_is_hook && !decl->is_activation()) {
+      add(at, context + "'" + spec.name + "' names '" + ref.to_string() +
+                  "', which is no cached activation (" + offer + ")");
+    }
+  }
+
+  // A range read from a cached hook must lie within the positions the hook holds.
+  void check_position_ranges(const PlannedStep& step, const YAML::Node& node,
+                             const std::string& context) {
+    for (const auto& spec : step.plugin->schema.params()) {
+      if (spec.type != ParamType::Positions || spec.positions_in.empty()) continue;
+      if (!step.config.has(spec.name) || !step.config.has(spec.positions_in)) continue;
+      const PositionRange wanted = step.config.get_positions(spec.name);
+      const InputRef ref = parse_input_ref(step.config.get_string(spec.positions_in));
+      const DatasetDecls* provided = provided_datasets(ref.label);
+      const DatasetDecl* decl = provided ? find_dataset(*provided, ref.dataset) : nullptr;
+      if (wanted.all() || !decl || !decl->positions || wanted.within(*decl->positions)) continue;
+      auto line = key_lines_.find(spec.name);
+      add(line != key_lines_.end() ? line->second : where(node),
+          context + "'" + spec.name + "': positions " + wanted.to_string() + " are not all in '" +
+              ref.to_string() + "', which holds positions " + decl->positions->to_string());
+    }
+  }
+
+  // What the step's product will hold: its plugin's produces(config), else the schema's list.
+  void declare_datasets(PlannedStep& step, const YAML::Node& node, const std::string& context) {
+    try {
+      step.datasets = step.plugin->info->produces ? step.plugin->info->produces(step.config)
+                                                  : step.plugin->schema.datasets();
+      declared_[step.label] = step.datasets;
+    } catch (const ConfigError& error) {
+      auto it = key_lines_.find(error.key());
+      add(it != key_lines_.end() ? it->second : where(node),
+          context + "'" + error.key() + "': " + error.what());
+    } catch (const std::exception& error) {
+      add(where(node), context + "cannot list the datasets it writes: " + error.what());
     }
   }
 
@@ -476,6 +658,7 @@ class Validator {
   std::vector<std::string> labels_;
   std::set<std::string> all_labels_;  // of every step in the file, for "that step runs later"
   std::map<std::string, std::vector<std::string>> kinds_;
+  std::map<std::string, DatasetDecls> declared_;  // by earlier steps, and stored products read
   std::map<std::string, std::string> key_lines_;
   std::set<std::string> bad_keys_;       // of the step being read: missing or not convertible
   std::set<std::string> written_paths_;  // path values of earlier steps (maybe their outputs)

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <othrun/contract.hpp>
 #include <othrun/error.hpp>
 #include <othrun/schema.hpp>
 
@@ -29,6 +30,7 @@ struct PlannedStep {
   int line = 0;  // of the step's entry in the experiment file
   const LoadedPlugin* plugin = nullptr;
   Config config;
+  DatasetDecls datasets;  // what its product will hold (checked after it ran)
 };
 
 struct Experiment {

@@ -23,6 +23,12 @@ const char* to_string(ParamType type) {
       return "list of string";
     case ParamType::Input:
       return "input";
+    case ParamType::Hook:
+      return "hook";
+    case ParamType::HookList:
+      return "list of hook";
+    case ParamType::Positions:
+      return "positions";
   }
   return "?";
 }
@@ -127,6 +133,51 @@ ParamSpec& Schema::input(std::string name, std::string kind,
       make_spec(std::move(name), ParamType::Input, std::move(doc), wrap(default_label));
   spec.input_kind = std::move(kind);
   return add(std::move(spec));
+}
+
+ParamSpec& Schema::hook(std::string name, std::optional<std::string> default_value,
+                        std::string doc) {
+  return add(make_spec(std::move(name), ParamType::Hook, std::move(doc), wrap(default_value)));
+}
+
+ParamSpec& Schema::hooks(std::string name, std::optional<std::vector<std::string>> default_value,
+                         std::string doc) {
+  return add(make_spec(std::move(name), ParamType::HookList, std::move(doc), wrap(default_value)));
+}
+
+ParamSpec& Schema::positions(std::string name, std::optional<std::string> default_value,
+                             std::string doc) {
+  return add(make_spec(std::move(name), ParamType::Positions, std::move(doc), wrap(default_value)));
+}
+
+Schema& Schema::retired(std::string name, std::string replacement) {
+  if (find(name)) throw Error("schema declares parameter '" + name + "' both live and retired");
+  retired_.push_back({std::move(name), std::move(replacement)});
+  return *this;
+}
+
+const RetiredParam* Schema::find_retired(const std::string& name) const {
+  for (const auto& r : retired_) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+Schema& Schema::dataset(std::string name, DType dtype, std::string axes, std::string doc) {
+  DatasetDecl decl;
+  decl.name = std::move(name);
+  decl.dtype = dtype;
+  decl.axes = std::move(axes);
+  decl.doc = std::move(doc);
+  return dataset(std::move(decl));
+}
+
+Schema& Schema::dataset(DatasetDecl decl) {
+  if (find_dataset(datasets_, decl.name)) {
+    throw Error("schema declares dataset '" + decl.name + "' twice");
+  }
+  datasets_.push_back(std::move(decl));
+  return *this;
 }
 
 Schema& Schema::provides(std::string kind) {

@@ -37,7 +37,7 @@ std::vector<std::vector<std::size_t>> step_dependencies(const Experiment& experi
     std::vector<std::string> input_labels;
     for (const auto& spec : step.plugin->schema.params()) {
       if (spec.type == ParamType::Input && step.config.has(spec.name))
-        input_labels.push_back(step.config.get_string(spec.name));
+        input_labels.push_back(step.config.input_label(spec.name));
     }
     const auto reads = paths_of(step, true);
     for (std::size_t j = 0; j < i; ++j) {

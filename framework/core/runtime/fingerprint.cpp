@@ -119,7 +119,7 @@ StepFingerprint fingerprint_step(const PlannedStep& step, const Store& store,
   StepFingerprint out;
   for (const auto& spec : step.plugin->schema.params()) {
     if (spec.type != ParamType::Input || !step.config.has(spec.name)) continue;
-    const std::string& label = step.config.get_string(spec.name);
+    const std::string label = step.config.input_label(spec.name);
     out.inputs.push_back(label + ":" + store.open(label).product_id());
   }
   out.plugin_build = build_id_of(step.plugin->path);

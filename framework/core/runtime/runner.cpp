@@ -14,6 +14,7 @@
 #include "runtime/dependencies.hpp"
 #include "runtime/fingerprint.hpp"
 #include "runtime/last_run.hpp"
+#include "config/stored_contract.hpp"
 
 namespace othrun {
 namespace {
@@ -49,7 +50,7 @@ class StepContext : public RunContext {
                   "', which is not an input parameter of plugin '" + step_.plugin->info->name +
                   "'");
     }
-    const std::string& label = step_.config.get_string(key);
+    const std::string label = step_.config.input_label(key);
     auto it = inputs_.find(label);
     if (it == inputs_.end()) it = inputs_.emplace(label, store_.open(label)).first;
     return it->second;
@@ -258,6 +259,7 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
     try {
       StepContext context(store, product, step, seed, threads);
       instances[i].step->run(context);
+      check_written(product, step.datasets);  // the product holds what its plugin declared
       outcome.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       product.root().attrs().set("othrun.seconds", outcome.seconds);

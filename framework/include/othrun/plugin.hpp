@@ -6,15 +6,17 @@
 //    public:
 //     static constexpr const char* kName = "hello";      // = folder = library file = YAML plugin:
 //     static constexpr const char* kVersion = "1.0.0";
-//     static othrun::Schema describe();                   // parameters, their docs, product kinds
+//     static othrun::Schema describe();                   // parameters, docs, kinds, datasets
 //     explicit Hello(const othrun::Config& config);       // config already validated and typed
 //     void run(othrun::RunContext& ctx) override;         // writes under ctx.output()
 //     // optional: static void validate(const othrun::Config&);   throws ConfigError(key, ...)
 //     // optional: static othrun::Availability probe();   e.g. "unavailable: no CUDA device"
+//     // optional: static othrun::DatasetDecls produces(const othrun::Config&);
+//     //   the datasets a step with this config writes, when describe() cannot list them
 //   };
 //   OTHRUN_PLUGIN(Hello)
 //
-// See plugins/example/ for a complete, documented plugin.
+// See plugins/random_directions/ for a complete, documented plugin and docs/plugins.md.
 #pragma once
 
 #include <othrun/error.hpp>
@@ -28,7 +30,7 @@
 namespace othrun {
 
 // Bumped whenever anything in the public headers changes layout or meaning.
-inline constexpr std::uint32_t kPluginAbiVersion = 2;
+inline constexpr std::uint32_t kPluginAbiVersion = 3;
 
 struct Availability {
   bool available = true;
@@ -41,7 +43,8 @@ class RunContext {
   virtual ~RunContext() = default;
   // This step's product, being written. Everything goes under its root group.
   virtual Product& output() = 0;
-  // The complete product named by Input parameter `key` (its configured label).
+  // The complete product named by Input parameter `key` (its label; the dataset the parameter
+  // names after ':' is config.input_dataset(key)).
   virtual const Product& input(const std::string& key) = 0;
   // The experiment's seed mixed with the step label: stable across runs and thread counts.
   virtual std::uint64_t seed() const = 0;
@@ -66,6 +69,7 @@ struct PluginInfo {
   Availability (*probe)();          // never null
   void (*validate)(const Config&);  // may be null
   std::unique_ptr<Step> (*create)(const Config&);
+  DatasetDecls (*produces)(const Config&);  // may be null: the schema's datasets
 };
 
 namespace detail {
@@ -83,6 +87,9 @@ PluginInfo make_plugin_info() {
   }
   if constexpr (requires(const Config& c) { StepClass::validate(c); }) {
     info.validate = &StepClass::validate;
+  }
+  if constexpr (requires(const Config& c) { StepClass::produces(c); }) {
+    info.produces = &StepClass::produces;
   }
   info.create = [](const Config& config) -> std::unique_ptr<Step> {
     return std::make_unique<StepClass>(config);

@@ -119,47 +119,10 @@ Figure table(std::string name, std::string title, const std::vector<std::string>
              const std::vector<std::vector<std::string>>& rows, std::string caption = {});
 
 // ---------------------------------------------------------------------------------------------
-// The seed notebook's figures
+// Othello figures. (Each plugin's notebook figures live with it: plugins/*/notebook_figure*.hpp.)
 
 // "A0".."H7": row letter and column digit of square index 0..63.
 std::string square_label(int square);
-
-// Log-probabilities of the next move by square: sequential Blues, zmax 0, centre squares blank.
-Figure log_prob_board(std::string name, const Board& log_probs, std::string title,
-                      std::string caption = {});
-
-// Mean board (mine +1 / theirs -1) over the top activations of a neuron: RdBu, midpoint 0.
-// `absolute` titles it as the mean of the absolute value.
-Figure max_activation_board(std::string name, const Board& mean_board, int layer, int neuron,
-                            bool absolute, std::string caption = {});
-
-// Histogram of a neuron's activations split by a label, e.g. "current_move==E0": 100 bins and
-// percent by default (set on `histogram` by bin_values or by the caller).
-Figure spectrum_histogram(std::string name, Histogram histogram, std::string caption = {});
-
-// Histogram of the (feature, square) correlations.
-Figure correlation_histogram(std::string name, Histogram histogram, std::string caption = {});
-
-// 2x2 counts of one (feature, square) pair: "feature fired?" x "square empty?" (or, with `state`,
-// "square in that state?"; the *_empty counts then mean "in the state").
-struct PairCounts {
-  std::int64_t feature;
-  int square;
-  std::string square_label;  // empty: square_label(square)
-  double correlation = 0;
-  std::uint64_t fired_empty = 0, silent_empty = 0, fired_not_empty = 0, silent_not_empty = 0;
-  std::string state;  // empty: "Empty" (the notebook's); e.g. "Mine" titles IsMine(..), Not Mine
-};
-// Grouped bars x = False/True ("Feature fired?"), series Empty (blue) and Not Empty (red).
-Figure pair_counts_bars(std::string name, const PairCounts& pair, std::string caption = {});
-// The top pairs as a table whose rows link to their bar charts (named `bar_names[i]`); a "state"
-// column is added when any pair names one.
-Figure top_pairs_table(std::string name, const std::vector<PairCounts>& pairs,
-                       const std::vector<std::string>& bar_names, std::string caption = {});
-
-// Probe accuracy per square: sequential Blues over [0, 1].
-Figure probe_accuracy_board(std::string name, const Board& accuracy, std::string title,
-                            std::string caption = {});
 
 // An Othello position: cells +1 black, -1 white, 0 empty; the move just played (square index,
 // or -1) ringed in red; valid moves dotted.

@@ -31,8 +31,8 @@ struct UnitSpec {
   std::string short_name() const;
 };
 
-// Declares the unit parameters (unit, hook, index, probe, probe_square, probe_direction,
-// probe_normalise) and the optional `activations` and `features` inputs on `schema`.
+// Declares the unit parameters (unit, index, probe, probe_square, probe_direction,
+// probe_normalise) and the optional `activations` (LABEL:HOOK) and `features` inputs on `schema`.
 void declare_unit(Schema& schema);
 UnitSpec unit_from_config(const Config& config);
 // Throws ConfigError when the parameters a kind needs are missing.

@@ -1,14 +1,15 @@
 // Hook names and the notebook's cache shorthand (TransformerLens utils.get_act_name).
 #include <othrun/error.hpp>
-#include <othrun/torch/hooks.hpp>
+#include <othrun/hooks.hpp>
 
 #include <fmt/format.h>
 
 #include <charconv>
 #include <map>
+#include <optional>
 #include <regex>
 
-namespace othrun::gpt {
+namespace othrun {
 
 namespace {
 
@@ -63,7 +64,25 @@ struct Parsed {
   std::string name;         // full name with the layer
   std::int64_t layer = -1;  // -1: not a block hook
   std::string error;        // non-empty: not a hook
+  bool hook_like = true;    // false: not even written like a hook
 };
+
+// Layer numbers are at most 9 digits here: a number std::stoll would overflow on gets a message.
+std::optional<std::int64_t> parse_layer(const std::string& digits) {
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || end != digits.data() + digits.size() || value > 999'999'999) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::string too_large(std::string_view spec, const std::string& digits) {
+  return fmt::format(
+      "'{}': layer number {} is far too large (a model has at most a few hundred "
+      "layers)",
+      spec, digits);
+}
 
 Parsed parse(std::string_view spec) {
   const std::string text(spec);
@@ -78,7 +97,9 @@ Parsed parse(std::string_view spec) {
       return {"", -1,
               fmt::format("'{}' is no hook of a block (e.g. blocks.0.mlp.hook_post)", text)};
     }
-    return {text, std::stoll(m[1].str()), ""};
+    const auto layer = parse_layer(m[1].str());
+    if (!layer) return {"", -1, too_large(text, m[1].str())};
+    return {text, *layer, ""};
   }
   if (std::regex_match(text, m, short_form)) {
     auto it = shorthand().find(m[1].str());
@@ -88,13 +109,15 @@ Parsed parse(std::string_view spec) {
       return {"", -1,
               fmt::format("'{}': unknown shorthand '{}' (known: {})", text, m[1].str(), names)};
     }
-    const std::int64_t layer = std::stoll(m[2].str());
-    return {fmt::format("blocks.{}.{}", layer, it->second), layer, ""};
+    const auto layer = parse_layer(m[2].str());
+    if (!layer) return {"", -1, too_large(text, m[2].str())};
+    return {fmt::format("blocks.{}.{}", *layer, it->second), *layer, ""};
   }
   return {"", -1,
           fmt::format("'{}' is no hook: use a TransformerLens name (blocks.6.hook_resid_pre) or "
                       "the shorthand name.layer (resid_pre.6, post:0)",
-                      text)};
+                      text),
+          false};
 }
 
 }  // namespace
@@ -115,6 +138,14 @@ std::optional<std::string> hook_syntax_error(std::string_view spec) {
   return std::nullopt;
 }
 
+std::string canonical_hook(std::string_view spec) {
+  Parsed p = parse(spec);
+  if (!p.error.empty()) throw Error(p.error);
+  return p.name;
+}
+
+bool looks_like_hook(std::string_view spec) { return parse(spec).hook_like; }
+
 std::string resolve_hook(std::string_view spec, std::int64_t n_layers) {
   Parsed p = parse(spec);
   if (!p.error.empty()) throw Error(p.error);
@@ -128,8 +159,8 @@ std::string resolve_hook(std::string_view spec, std::int64_t n_layers) {
 std::int64_t hook_layer(const std::string& full_name) {
   static const std::regex full(R"(^blocks\.(\d+)\.)");
   std::smatch m;
-  if (std::regex_search(full_name, m, full)) return std::stoll(m[1].str());
+  if (std::regex_search(full_name, m, full)) return parse_layer(m[1].str()).value_or(-1);
   return -1;
 }
 
-}  // namespace othrun::gpt
+}  // namespace othrun

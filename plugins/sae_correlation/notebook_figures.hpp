@@ -1,0 +1,34 @@
+// The seed notebook's figures of the sae_correlation plugin, with the notebook's titles, scales and
+// axis names. They live with the plugin (not in libothrun_core), in namespace othrun::report beside
+// the generic builders they use.
+#pragma once
+
+#include <othrun/report.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace othrun::report {
+
+// Histogram of the (feature, square) correlations.
+Figure correlation_histogram(std::string name, Histogram histogram, std::string caption = {});
+
+// 2x2 counts of one (feature, square) pair: "feature fired?" x "square empty?" (or, with `state`,
+// "square in that state?"; the *_empty counts then mean "in the state").
+struct PairCounts {
+  std::int64_t feature;
+  int square;
+  std::string square_label;  // empty: square_label(square)
+  double correlation = 0;
+  std::uint64_t fired_empty = 0, silent_empty = 0, fired_not_empty = 0, silent_not_empty = 0;
+  std::string state;  // empty: "Empty" (the notebook's); e.g. "Mine" titles IsMine(..), Not Mine
+};
+// Grouped bars x = False/True ("Feature fired?"), series Empty (blue) and Not Empty (red).
+Figure pair_counts_bars(std::string name, const PairCounts& pair, std::string caption = {});
+// The top pairs as a table whose rows link to their bar charts (named `bar_names[i]`); a "state"
+// column is added when any pair names one.
+Figure top_pairs_table(std::string name, const std::vector<PairCounts>& pairs,
+                       const std::vector<std::string>& bar_names, std::string caption = {});
+
+}  // namespace othrun::report
