@@ -133,13 +133,11 @@ TEST_F(SlicedCache, MaxActivationMatchesFullCacheRestricted) {
     }
   }
   write_activations(*store_, "masked", kHook, masked, kGames, kFull, kDIn);
-  const std::map<std::string, Value> unit{{"hook", kHook},
-                                          {"index", std::int64_t{3}},
-                                          {"top", std::string("k")},
-                                          {"k", std::int64_t{40}}};
+  const std::map<std::string, Value> unit{
+      {"index", std::int64_t{3}}, {"top", std::string("k")}, {"k", std::int64_t{40}}};
   auto with = [&](const std::string& acts) {
     auto v = unit;
-    v["activations"] = acts;
+    v["activations"] = acts + ":" + kHook;
     return v;
   };
   run_plugin(*store_, "max_activation", "max_sliced", with("sliced"));
@@ -177,8 +175,7 @@ TEST_F(SlicedCache, MaxActivationMatchesFullCacheRestricted) {
 // here from the full cache: the threshold and selection depend on exactly which rows are read.
 TEST_F(SlicedCache, MaxActivationQuantileOverRestrictedRows) {
   run_plugin(*store_, "max_activation", "max_q",
-             {{"activations", std::string("sliced")},
-              {"hook", kHook},
+             {{"activations", std::string("sliced:") + kHook},
               {"index", std::int64_t{5}},
               {"quantile", 0.9}});
   std::vector<float> v;
@@ -226,8 +223,7 @@ TEST_F(SlicedCache, NeuronSpectrumMatchesFullCacheRestricted) {
   for (const Case& c :
        {Case{"spec_state", "19", "square_state"}, Case{"spec_move", "C4", "move_played"}}) {
     run_plugin(*store_, "neuron_spectrum", c.label,
-               {{"activations", std::string("sliced")},
-                {"hook", kHook},
+               {{"activations", std::string("sliced:") + kHook},
                 {"index", std::int64_t{3}},
                 {"split_by", c.split_by},
                 {"square", c.square},
@@ -280,10 +276,10 @@ TEST_F(SlicedCache, NeuronSpectrumMatchesFullCacheRestricted) {
 TEST_F(SlicedCache, ProbeProjectionMatchesFullCacheRestricted) {
   for (const std::string acts : {"sliced8", "full8"}) {
     run_plugin(*store_, "probe_projection", "probe_" + acts,
-               {{"activations", acts},
+               {{"activations", acts + ":" + kPost},
                 {"probe", fixture("probe.pth").string()},
                 {"store_scores", true},
-                {"accuracy_positions", std::vector<std::int64_t>{kFirst, kStop - 1}}});
+                {"accuracy_positions", std::to_string(kFirst) + ":" + std::to_string(kStop)}});
   }
   const analysis::Probe probe = analysis::load_probe(fixture("probe.pth"), false);
   ASSERT_EQ(probe.d_model, static_cast<std::int64_t>(kD8));
@@ -361,9 +357,9 @@ TEST_F(SlicedCache, ProbeProjectionMatchesFullCacheRestricted) {
   }
   // Asking for positions the cache does not hold is an error, not an all-NaN result.
   EXPECT_THROW(run_plugin(*store_, "probe_projection", "probe_outside",
-                          {{"activations", std::string("sliced8")},
+                          {{"activations", "sliced8:" + kPost},
                            {"probe", fixture("probe.pth").string()},
-                           {"accuracy_positions", std::vector<std::int64_t>{0, 4}}}),
+                           {"accuracy_positions", std::string("0:5")}}),
                ConfigError);
 }
 
@@ -404,9 +400,9 @@ std::string data_error(F run) {
 TEST_F(SlicedCache, SaeEncodeMatchesFullCacheRestricted) {
   const std::string sae_file = fixture("sae_training.pt").string();
   run_plugin(*store_, "sae_encode", "feat_full",
-             {{"activations", std::string("full")}, {"sae", sae_file}});
+             {{"activations", std::string("full:") + kHook}, {"sae", sae_file}});
   run_plugin(*store_, "sae_encode", "feat_sliced",
-             {{"activations", std::string("sliced")}, {"sae", sae_file}});
+             {{"activations", std::string("sliced:") + kHook}, {"sae", sae_file}});
   analysis::PositionSpan span;
   const auto sliced = dense_features(*store_, "feat_sliced", &span);
   const auto full = dense_features(*store_, "feat_full");
@@ -520,7 +516,8 @@ TEST_F(SlicedCache, SaeEncodeMatchesFullCacheRestricted) {
 // each labelled with the board at its real position, recomputed here by plain counting.
 TEST_F(SlicedCache, SaeCorrelationMatchesFullCacheRestricted) {
   run_plugin(*store_, "sae_encode", "feat_full",
-             {{"activations", std::string("full")}, {"sae", fixture("sae_training.pt").string()}});
+             {{"activations", std::string("full:") + kHook},
+              {"sae", fixture("sae_training.pt").string()}});
   const auto full = dense_features(*store_, "feat_full");
   const std::size_t d_sae = full.size() / (kGames * kFull);
   // The restricted rows bit for bit, written as a features product of positions [5, 54).
@@ -578,9 +575,9 @@ TEST_F(SlicedCache, SaeCorrelationMatchesFullCacheRestricted) {
 
   // The pipeline: sae_encode on the sliced cache, then sae_correlation. Its class counts depend
   // only on which boards the rows are labelled with.
-  run_plugin(
-      *store_, "sae_encode", "feat_sliced",
-      {{"activations", std::string("sliced")}, {"sae", fixture("sae_training.pt").string()}});
+  run_plugin(*store_, "sae_encode", "feat_sliced",
+             {{"activations", std::string("sliced:") + kHook},
+              {"sae", fixture("sae_training.pt").string()}});
   run_plugin(*store_, "sae_correlation", "corr_pipeline",
              {{"features", std::string("feat_sliced")}});
   EXPECT_EQ(read_all(*store_, "corr_pipeline", "class_count"), class_count);
@@ -601,12 +598,13 @@ TEST_F(SlicedCache, ProductsWithoutPositionsAreRefused) {
   };
   write_raw("old", std::nullopt);
   write_raw("inconsistent", std::pair{5, 60});
-  const std::map<std::string, Value> unit{{"hook", kHook}, {"index", std::int64_t{3}}};
+  const std::map<std::string, Value> unit{{"index", std::int64_t{3}}};
   for (const std::string plugin : {"max_activation", "neuron_spectrum", "sae_encode"}) {
     std::map<std::string, Value> config = unit;
-    config["activations"] = std::string("old");
+    config["activations"] = "old:" + kHook;
     if (plugin == "sae_encode")
-      config = {{"activations", std::string("old")}, {"sae", fixture("sae_training.pt").string()}};
+      config = {{"activations", std::string("old:") + kHook},
+                {"sae", fixture("sae_training.pt").string()}};
     const std::string message =
         data_error([&] { run_plugin(*store_, plugin, plugin + "_old", config); });
     EXPECT_NE(message.find("product 'old'"), std::string::npos) << plugin << ": " << message;
@@ -615,7 +613,7 @@ TEST_F(SlicedCache, ProductsWithoutPositionsAreRefused) {
   }
   const std::string message = data_error([&] {
     run_plugin(*store_, "max_activation", "max_inconsistent",
-               {{"activations", std::string("inconsistent")}, {"hook", kHook}});
+               {{"activations", std::string("inconsistent:") + kHook}});
   });
   EXPECT_NE(message.find("[5, 60)"), std::string::npos) << message;
   EXPECT_NE(message.find("49 stored positions"), std::string::npos) << message;

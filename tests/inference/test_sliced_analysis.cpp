@@ -30,8 +30,8 @@ std::string experiment(const std::filesystem::path& model) {
       "    batch_games: 10\n"
       "  - plugin: inference\n    label: cache\n    model: {1}\n    hooks: [post:0]\n"
       "    batch_games: 10\n    positions: \"{2}:{3}\"\n"
-      "  - plugin: max_activation\n    label: max\n    games: games\n    activations: cache\n"
-      "    hook: {4}\n    index: {5}\n    top: k\n    k: {6}\n",
+      "  - plugin: max_activation\n    label: max\n    games: games\n    activations: cache:{4}\n"
+      "    index: {5}\n    top: k\n    k: {6}\n",
       kGames, model.string(), kFirst, kStop, kHook, kIndex, kTop);
 }
 
