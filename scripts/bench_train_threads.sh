@@ -4,10 +4,11 @@
 # training got before the policy); "policy": the variables `othrun --system --threads N` reports
 # under "thread policy" (OpenMP/OpenBLAS thread counts, passive OpenMP waiting). Runs interleaved,
 # medians of ROUNDS; tokens/s of a full training step (tests/train/bench_train_step.cpp).
-# Usage: scripts/bench_train_threads.sh BUILD_DIR [ROUNDS=3]
+# Usage: scripts/bench_train_threads.sh BUILD_DIR [ROUNDS=3] [CONFIG: 0-3 of bench_train_step]
 set -euo pipefail
 build=${1:?usage: scripts/bench_train_threads.sh BUILD_DIR [ROUNDS]}
 rounds=${2:-3}
+config_arg=${3:-}
 bench="$build/tests/train/bench_train_step"
 [ -x "$bench" ] || { echo "build $bench first" >&2; exit 1; }
 
@@ -23,10 +24,11 @@ for ((r = 0; r < rounds; r++)); do
     for t in 1 2; do
       if [ "$mode" = policy ]; then
         # shellcheck disable=SC2046
-        out=$(env $(policy_env "$t") "$bench" "$t")
+        out=$(env $(policy_env "$t") "$bench" "$t" $config_arg)
       else
-        out=$("$bench" "$t")
+        out=$("$bench" "$t" $config_arg)
       fi
+      echo "round $((r + 1)) $mode ${t}t: $out" >&2
       while IFS= read -r line; do
         config=${line%%:*}
         results["$mode|$t|$config"]+="$(sed -n 's/.*: \([0-9]*\) tokens\/s/\1/p' <<<"$line") "
