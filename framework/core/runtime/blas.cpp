@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <poll.h>
 #include <signal.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -321,7 +322,13 @@ const Selection& select_kernel_for_this_process() {
                                 user != nullptr ? std::optional<std::string>(user) : std::nullopt,
                                 probe_in_child);
     if (!s.chosen.empty()) ::setenv("OPENBLAS_CORETYPE", s.chosen.c_str(), 1);
-    for (const std::string& line : s.log) log::info("{}", line);
+    for (const std::string& line : s.log) {
+      if (s.chosen.empty()) {
+        log::warn("{}", line);  // the fallback: a better kernel failed its check
+      } else {
+        log::info("{}", line);
+      }
+    }
     return s;
   }();
   return selection;
