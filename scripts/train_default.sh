@@ -5,5 +5,5 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-"$root/build"}
-"$build/bin/othrun" --threads 1 "$root/experiments/train_model.yaml"
-"$build/bin/othrun" --threads 1 "$root/experiments/train_probe_sae.yaml"
+"$build/bin/othrun" "$root/experiments/train_model.yaml"
+"$build/bin/othrun" "$root/experiments/train_probe_sae.yaml"

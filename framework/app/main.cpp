@@ -15,7 +15,10 @@
 #include "describe.hpp"
 #include "plugin/registry.hpp"
 #include "runtime/product_status.hpp"
+#include "runtime/blas.hpp"
 #include "runtime/runner.hpp"
+#include "runtime/system.hpp"
+#include "runtime/threads.hpp"
 
 namespace po = boost::program_options;
 
@@ -34,6 +37,7 @@ struct Options {
   std::vector<std::string> plugin_paths;
   int threads = 0;
   bool force = false;
+  bool system = false;
   std::string log_level = "info";
 };
 
@@ -61,7 +65,10 @@ po::options_description visible_options(Options& options) {
       "worker threads (default: all cores)")("force", po::bool_switch(&options.force),
                                              "rerun every step, even those up to date")(
       "log-level", po::value(&options.log_level)->value_name("LEVEL"),
-      "debug, info (default), warn or error");
+      "debug, info (default), warn or error")(
+      "system", po::bool_switch(&options.system),
+      "print what a bug report needs: version, CPU, BLAS kernel, thread pools, libraries, "
+      "plugins");
   return described;
 }
 
@@ -110,10 +117,26 @@ int print_store_status(const std::filesystem::path& index) {
   return all_complete ? othrun::kExitOk : othrun::kExitFailed;
 }
 
+// Before any plugin loads a BLAS or OpenMP: they read these settings once, when loaded.
+void prepare_compute_libraries(int threads) {
+  othrun::blas::select_kernel_for_this_process();
+  othrun::threads::apply_policy(threads);
+}
+
 int run(const Options& options) {
   using namespace othrun;
   PluginRegistry plugins(
       PluginRegistry::default_search_path(options.plugin_paths, build_tree_plugin_dir()));
+  if (options.system) {
+    SystemInputs inputs;
+    inputs.workers = threads::resolve(options.threads);
+    inputs.blas = blas::select_kernel_for_this_process();
+    inputs.threads = threads::apply_policy(options.threads);
+    inputs.search_path = plugins.search_path();
+    inputs.plugins = plugins.list_all();
+    print_system(inputs, std::cout);
+    return kExitOk;
+  }
   if (options.list) {
     print_plugin_list(plugins.list_all(), std::cout);
     return kExitOk;
@@ -135,6 +158,7 @@ int run(const Options& options) {
   if (!options.status.empty()) return print_store_status(options.status);
   if (options.experiment.empty()) return usage_error("no experiment file given");
 
+  if (!options.check) prepare_compute_libraries(options.threads);  // --check runs nothing
   Experiment experiment;
   try {
     experiment = load_experiment(options.experiment, options.overrides, plugins);

@@ -122,9 +122,14 @@ TEST(HookedTransformer, MinGptCheckpointEqualsItsTransformerLensTwin) {
     const auto request = everything(2, LogitsOutput::Logits);
     const Cache a = mingpt.run(tokens, request), b = tl.run(tokens, request);
     ASSERT_EQ(a.size(), b.size());
+    // The same float32 weights in two layouts (fused QKV vs separate W_Q/W_K/W_V): the products
+    // differ in shape, so the BLAS kernel sums in a different order (1.07e-6 apart on an Intel
+    // AVX-512 kernel). Each run is within kTolerance of the float64 model, as asserted above for
+    // tl.pth (the same weights but b_U) and these tokens, so the two are within 2 * kTolerance
+    // of each other on any kernel. A layout mistake (a head or a row swapped) errs by ~1.
     for (const auto& [name, tensor] : a) {
       std::string why;
-      EXPECT_LT(test::relative_error(tensor, b.at(name), &why), 1e-6) << name << why;
+      EXPECT_LT(test::relative_error(tensor, b.at(name), &why), 2 * kTolerance) << name << why;
     }
   }
 }

@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include "reference.hpp"
@@ -61,16 +63,22 @@ TEST(InferencePlugin, StoresWhatTheModelComputes) {
   request.pos_begin = 5;
   request.pos_end = 54;
   const Cache expected = model.run(input, request);
+  // The plugin ran batches of 3 games on its thread settings, this run all 7 games on the test's:
+  // different matrix shapes, so a BLAS kernel may sum in another order and results differ in the
+  // last bits (2e-7..4e-7 relative on an Intel AVX-512 kernel). Both are within the reference
+  // tests' 1e-5 of the float64 model (test_model.cpp, same model), hence within 2e-5 of each
+  // other. Wrong games, positions or layouts differ by order 1.
+  constexpr double kBatching = 2e-5;
   for (const auto& [name, tensor] : expected) {
     const Dataset d = cache.root().dataset(name);
     EXPECT_EQ(d.attrs().get_int("positions_start"), 5);
     const std::vector<float> stored = d.read_all<float>();
     ASSERT_EQ(stored.size(), static_cast<std::size_t>(tensor.numel())) << name;
     std::string why;
-    EXPECT_EQ(test::relative_error(
+    EXPECT_LT(test::relative_error(
                   HostTensor::from_values<float>(tensor.shape(), std::span<const float>(stored)),
                   tensor, &why),
-              0.0)
+              kBatching)
         << name << why;
   }
   // Patterns are stored [game, query, head, key].
@@ -88,11 +96,14 @@ TEST(InferencePlugin, StoresWhatTheModelComputes) {
   const std::vector<std::uint8_t> mask =
       cache.root().dataset("logprob_board/mask").read_all<std::uint8_t>();
   ASSERT_EQ(board.size(), 64u);
+  // Same batching argument as above: relative to the largest log-prob of the run.
+  double largest = 0;
+  for (float v : full) largest = std::max(largest, std::abs(static_cast<double>(v)));
   for (int square = 0; square < 64; ++square) {
     const int token = othello::square_to_token(square);
     EXPECT_EQ(mask[square], token < 0 ? 1 : 0);
     const float want = token < 0 ? -13.0f : full[29 * 61 + token];
-    EXPECT_NEAR(board[square], want, 1e-5) << square;
+    EXPECT_NEAR(board[square], want, token < 0 ? 0.0 : kBatching * largest) << square;
   }
   // ... and its figure, the notebook's "Example Log Probs": Blues, zmax 0, centre blank.
   const auto figures = report::read_figures(cache.root());
