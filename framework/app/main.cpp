@@ -31,6 +31,7 @@ struct Options {
   std::vector<std::string> plugin_paths;
   int threads = 0;
   bool force = false;
+  bool wait = false;
   std::string log_level = "info";
 };
 
@@ -55,6 +56,8 @@ po::options_description visible_options(Options& options) {
       "threads", po::value(&options.threads)->value_name("N"),
       "worker threads (default: all cores)")("force", po::bool_switch(&options.force),
                                              "rerun every step, even those up to date")(
+      "wait", po::bool_switch(&options.wait),
+      "when another run holds the store, wait for it instead of failing (exit 3)")(
       "log-level", po::value(&options.log_level)->value_name("LEVEL"),
       "debug, info (default), warn or error");
   return described;
@@ -125,7 +128,7 @@ int run(const Options& options) {
     return kExitOk;
   }
   install_interrupt_handler();
-  return run_experiment(experiment, RunOptions{options.threads, options.force});
+  return run_experiment(experiment, RunOptions{options.threads, options.force, options.wait});
 }
 
 }  // namespace
@@ -149,7 +152,8 @@ int main(int argc, char** argv) {
   if (values.count("help")) {
     std::cout << described << "\n"
               << "Exit codes: 0 success, 1 failure while running, 2 invalid experiment or usage,\n"
-              << "130 interrupted (finished steps are kept).\n";
+              << "3 the store is in use by another run, 130 interrupted (finished steps are "
+                 "kept).\n";
     return othrun::kExitOk;
   }
   try {

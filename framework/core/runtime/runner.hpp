@@ -12,6 +12,7 @@ namespace othrun {
 struct RunOptions {
   int threads = 0;     // 0: every hardware thread
   bool force = false;  // rerun steps even when up to date
+  bool wait = false;   // wait for another run's lock on the store instead of failing at once
 };
 
 struct StepOutcome {
@@ -25,6 +26,7 @@ struct StepOutcome {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitInvalid = 2;
+inline constexpr int kExitBusy = 3;  // the store is locked by another run; nothing was run
 inline constexpr int kExitInterrupted = 130;
 
 // Runs every step; returns an exit code. Finished steps stay in the store whatever happens later.
