@@ -25,7 +25,7 @@ struct Holder {
     EXPECT_TRUE(wait_for_file(dir / "out/c.d/second.h5.partial"));
   }
   static fs::path write(const TempDir& dir) {
-    write_file(dir / "e.yaml", counter_experiment("out/c.h5", 150, 20));
+    write_file(dir / "e.yaml", counter_experiment("out/c.h5", 250, 20));
     return dir / "e.yaml";
   }
   fs::path yaml;
