@@ -38,6 +38,7 @@ struct Options {
   int threads = 0;
   bool force = false;
   bool system = false;
+  bool wait = false;
   std::string log_level = "info";
 };
 
@@ -64,6 +65,8 @@ po::options_description visible_options(Options& options) {
       "threads", po::value(&options.threads)->value_name("N"),
       "worker threads (default: all cores)")("force", po::bool_switch(&options.force),
                                              "rerun every step, even those up to date")(
+      "wait", po::bool_switch(&options.wait),
+      "when another run holds the store, wait for it instead of failing (exit 3)")(
       "log-level", po::value(&options.log_level)->value_name("LEVEL"),
       "debug, info (default), warn or error")(
       "system", po::bool_switch(&options.system),
@@ -174,7 +177,7 @@ int run(const Options& options) {
     return kExitOk;
   }
   install_interrupt_handler();
-  return run_experiment(experiment, RunOptions{options.threads, options.force});
+  return run_experiment(experiment, RunOptions{options.threads, options.force, options.wait});
 }
 
 }  // namespace
@@ -198,7 +201,8 @@ int main(int argc, char** argv) {
   if (values.count("help")) {
     std::cout << described << "\n"
               << "Exit codes: 0 success, 1 failure while running, 2 invalid experiment or usage,\n"
-              << "130 interrupted (finished steps are kept).\n";
+              << "3 the store is in use by another run, 130 interrupted (finished steps are "
+                 "kept).\n";
     return othrun::kExitOk;
   }
   try {

@@ -224,6 +224,8 @@ class Validator {
     if (auto store = top_level(root, "store")) {
       if (auto value = convert(*store, store_spec, "")) {
         experiment_.store = std::get<std::string>(*value);
+        // An existing file that is not a store is refused, never overwritten (docs/store.md).
+        if (auto problem = Store::problem_with_path(experiment_.store)) add(store->where, *problem);
       }
     } else {
       add(file_.string() + ":1", "missing required key 'store' (the HDF5 store to write)");

@@ -9,12 +9,14 @@
 #include <sstream>
 
 #include <othrun/error.hpp>
+#include <othrun/progress.hpp>
 #include <othrun/store.hpp>
 
 #include "report/figure_json.hpp"
 #include "report/html_util.hpp"
 #include "report/page_assets.hpp"
 #include "report/report_model.hpp"
+#include "runtime/fault.hpp"
 
 #ifndef OTHRUN_PLOTLY_VERSION
 #define OTHRUN_PLOTLY_VERSION "2.35.3"
@@ -231,13 +233,22 @@ void write_report(const Store& store, const std::string& experiment_name, const 
       experiment_name.empty() ? stored_experiment_name(store) : experiment_name;
   const std::string page = render_page(store, name, collect_steps(store), load_plotly(options));
   if (out_html.has_parent_path()) fs::create_directories(out_html.parent_path());
+  // Written beside the old report and renamed over it: a failure or Ctrl-C keeps the old one.
   const fs::path temporary = out_html.string() + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    file << page;
-    if (!file.flush()) throw Error("cannot write report " + temporary.string());
+  try {
+    {
+      std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+      file << page;
+      if (!file.flush()) throw Error("cannot write report " + temporary.string());
+    }
+    fault::point("report.written");
+    check_interrupt();
+    fs::rename(temporary, out_html);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw;
   }
-  fs::rename(temporary, out_html);
 }
 
 }  // namespace othrun::report

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <memory>
 #include <thread>
 
 #include <othrun/log.hpp>
@@ -167,6 +168,46 @@ void record_last_run(const Experiment& experiment, const std::vector<StepOutcome
   }
 }
 
+// Locks the store for the whole run (a second run fails at once, or waits with --wait) and tidies
+// what interrupted runs left. Returns kExitOk, or the exit code when the run cannot start.
+int take_store(Store& store, const Experiment& experiment, const RunOptions& options,
+               std::unique_ptr<StoreLock>& lock) {
+  try {
+    lock = std::make_unique<StoreLock>(store.index_path(), options.wait);
+  } catch (const StoreBusy& busy) {
+    log::error("{}", busy.what());
+    return kExitBusy;
+  } catch (const Interrupted&) {
+    log::error("interrupted while waiting for the store's lock; nothing was run");
+    return kExitInterrupted;
+  }
+  store.recover();
+  std::error_code ignored;
+  std::filesystem::remove(report::report_path_for(experiment.store).string() + ".tmp", ignored);
+  return kExitOk;
+}
+
+// The HTML report of everything in the store (docs/report.md); failing to write it loses no data.
+// After Ctrl-C the previous report is kept as it was and the run exits with 130.
+int write_run_report(const Store& store, const Experiment& experiment, int exit_code) {
+  const auto report_html = report::report_path_for(experiment.store);
+  if (interrupt_requested()) {
+    log::warn("report not rewritten after Ctrl-C ('othrun --report {}' writes it)",
+              experiment.store.string());
+    return kExitInterrupted;
+  }
+  try {
+    report::write_report(store, experiment.name, report_html);
+    log::info("report: {}", report_html.string());
+  } catch (const Interrupted&) {
+    log::error("interrupted while writing the report; the previous report is kept");
+    return kExitInterrupted;
+  } catch (const std::exception& error) {
+    log::warn("could not write the report: {}", error.what());
+  }
+  return exit_code;
+}
+
 }  // namespace
 
 std::string stable_hash(const std::string& text) { return fmt::format("{:016x}", fnv1a(text)); }
@@ -189,6 +230,8 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
   }
 
   Store store(experiment.store);
+  std::unique_ptr<StoreLock> lock;
+  if (const int code = take_store(store, experiment, options, lock); code != kExitOk) return code;
   const auto upstream = step_dependencies(experiment);
   const std::optional<LastRun> last_run = read_last_run(experiment.store);
   // For each step, the failed steps that kept it from running (itself, when it failed).
@@ -201,6 +244,10 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
     StepOutcome outcome;
     outcome.label = step.label;
     outcome.plugin = step.plugin->info->name;
+    if (exit_code != kExitInterrupted && interrupt_requested()) {  // Ctrl-C: start no new step
+      log::error("interrupted before step '{}'; finished steps are kept", step.label);
+      exit_code = kExitInterrupted;
+    }
     if (exit_code == kExitInterrupted) {
       outcome.status = StepOutcome::Status::NotRun;
       outcome.detail = "interrupted";
@@ -285,14 +332,7 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
   }
   record_last_run(experiment, outcomes, std::move(hashed));
   print_summary(outcomes);
-  // The HTML report of everything in the store (docs/report.md); failing to write it loses no data.
-  try {
-    const auto report_html = report::report_path_for(experiment.store);
-    report::write_report(store, experiment.name, report_html);
-    log::info("report: {}", report_html.string());
-  } catch (const std::exception& error) {
-    log::warn("could not write the report: {}", error.what());
-  }
+  exit_code = write_run_report(store, experiment, exit_code);
   if (outcomes_out) *outcomes_out = outcomes;
   return exit_code;
 }

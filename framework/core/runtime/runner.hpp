@@ -13,6 +13,7 @@ namespace othrun {
 struct RunOptions {
   int threads = 0;     // 0: every hardware thread
   bool force = false;  // rerun steps even when up to date
+  bool wait = false;   // wait for another run's lock on the store instead of failing at once
 };
 
 struct StepOutcome {
@@ -27,6 +28,7 @@ struct StepOutcome {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitInvalid = 2;
+inline constexpr int kExitBusy = 3;  // the store is locked by another run; nothing was run
 inline constexpr int kExitInterrupted = 130;
 
 // Runs every step whose upstream steps succeeded; returns an exit code: 1 when any step failed, 130

@@ -1,10 +1,25 @@
 #include "store/h5_util.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <mutex>
 
 #include <othrun/error.hpp>
 
 namespace othrun {
+namespace {
+
+// At exit HDF5 closes the files still open (H5_term_library). In HDF5 1.10 a file whose flush
+// failed (disk full) can never be closed, and that exit-time close crashes (SIGSEGV). othrun closes
+// every file it opens itself, so the exit-time cleanup is turned off before HDF5 is first used.
+const bool kNoExitCleanup = [] {
+  H5dont_atexit();
+  return true;
+}();
+
+}  // namespace
 
 H5Id& H5Id::operator=(H5Id&& other) noexcept {
   if (this != &other) {
@@ -46,6 +61,12 @@ void H5Id::reset() {
   id_ = -1;
 }
 
+std::int64_t H5Id::release() {
+  const std::int64_t id = id_;
+  id_ = -1;
+  return id;
+}
+
 namespace h5 {
 
 void silence_errors() {
@@ -65,21 +86,79 @@ herr_t keep_innermost(unsigned n, const H5E_error2_t* entry, void* out) {
   return 0;
 }
 
-std::string innermost_message() {
-  std::string message;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, &message);
-  H5Eclear2(H5E_DEFAULT);
-  return message.empty() ? "HDF5 error" : message;
+// HDF5's message of a failed system call ("file write failed: time = ..., filename = ..., errno =
+// 28, error message = 'No space left on device', buf = ...") shortened to what the user needs:
+// "file write failed: No space left on device".
+std::string shorten_system_error(const std::string& message) {
+  const std::string marker = "error message = '";
+  const auto start = message.find(marker);
+  const auto colon = message.find(':');
+  if (start == std::string::npos || colon == std::string::npos || colon > start) return message;
+  const auto text = start + marker.size();
+  const auto end = message.find('\'', text);
+  if (end == std::string::npos) return message;
+  return message.substr(0, colon) + ": " + message.substr(text, end - text);
 }
 }  // namespace
 
+std::string take_error_message() {
+  std::string message;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, &message);
+  H5Eclear2(H5E_DEFAULT);
+  return message.empty() ? "HDF5 error" : shorten_system_error(message);
+}
+
 void check(herr_t status, const std::string& what) {
-  if (status < 0) throw Error(what + ": " + innermost_message());
+  if (status < 0) throw Error(what + ": " + take_error_message());
 }
 
 H5Id check_id(hid_t id, const std::string& what) {
-  if (id < 0) throw Error(what + ": " + innermost_message());
+  if (id < 0) throw Error(what + ": " + take_error_message());
   return H5Id(id);
+}
+
+void close_file(H5Id& file, const std::filesystem::path& path) {
+  check(H5Fflush(file.get(), H5F_SCOPE_LOCAL), "writing " + path.string());
+  check(H5Fclose(file.get()), "closing " + path.string());
+  file.release();
+}
+
+// Closing a file makes HDF5 write out its caches; on a full disk that fails half-way and the file
+// stays open (forever, once a flush has failed: HDF5 1.10). So before closing, the file's
+// descriptor is pointed at an in-memory file: the closing writes land there and cannot fail for
+// lack of space. The real file is deleted and truncated through a duplicate of its descriptor,
+// which frees its blocks at once. Should HDF5 still fail to close it, that duplicate stays open, so
+// that the inode is not reused by a new file that HDF5 would mistake for this still-open one.
+void discard_file(H5Id& file, const std::filesystem::path& path) {
+  int original = -1;
+  if (file.valid()) {
+    const H5Id access(H5Fget_access_plist(file.get()));
+    void* handle = nullptr;
+    if (access.valid() && H5Pget_driver(access.get()) == H5FD_SEC2 &&
+        H5Fget_vfd_handle(file.get(), access.get(), &handle) >= 0 && handle) {
+      const int fd = *static_cast<int*>(handle);
+      const int memory = memfd_create("othrun-discarded", MFD_CLOEXEC);
+      if (memory >= 0) {
+        original = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (original >= 0 && dup2(memory, fd) < 0) {
+          close(original);
+          original = -1;
+        }
+        close(memory);
+      }
+    }
+  }
+  const bool closed = !file.valid() || H5Fclose(file.get()) >= 0;
+  H5Eclear2(H5E_DEFAULT);
+  file.release();
+  std::error_code ignored;
+  if (!path.empty()) std::filesystem::remove(path, ignored);
+  if (original >= 0) {
+    if (ftruncate(original, 0) != 0) {
+      // Nothing more to free: the file is deleted either way.
+    }
+    if (closed) close(original);
+  }
 }
 
 hid_t memory_type(DType dtype) {

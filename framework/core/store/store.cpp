@@ -6,16 +6,15 @@
 #include <ctime>
 #include <random>
 
+#include "runtime/fault.hpp"
 #include "runtime/revision.hpp"
 #include "store/h5_util.hpp"
+#include "store/store_files.hpp"
 
 namespace fs = std::filesystem;
 
 namespace othrun {
 namespace {
-
-constexpr const char* kPartialSuffix = ".h5.partial";
-constexpr const char* kCompleteAttr = "othrun.complete";
 
 std::string now_iso8601() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -34,21 +33,6 @@ std::string new_product_id() {
   char text[33];
   std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(rng()),
                 static_cast<unsigned long long>(rng()));
-  return text;
-}
-
-// File access properties: closing the file closes every object still open in it, so a product
-// is really closed (and flushed) before it is renamed into place.
-H5Id strong_close_access() {
-  H5Id props(H5Pcreate(H5P_FILE_ACCESS));
-  H5Pset_fclose_degree(props.get(), H5F_CLOSE_STRONG);
-  return props;
-}
-
-std::string join(const std::vector<std::string>& names) {
-  if (names.empty()) return "none";
-  std::string text;
-  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
   return text;
 }
 
@@ -78,12 +62,14 @@ std::vector<std::string> Product::kinds() const {
 Store::Store(fs::path index_path) : index_path_(std::move(index_path)) {
   h5::silence_errors();
   if (index_path_.filename().empty())
-    throw Error("store path '" + index_path_.string() + "' names no file");
+    throw StoreError("store path '" + index_path_.string() + "' names no file");
+  if (auto problem = problem_with_path(index_path_)) throw StoreError(*problem);
   product_dir_ = product_dir_for(index_path_);
   std::error_code ec;
   fs::create_directories(product_dir_, ec);
   if (ec) {
-    throw Error("cannot create the store folder '" + product_dir_.string() + "': " + ec.message());
+    throw StoreError("cannot create the store folder '" + product_dir_.string() +
+                     "': " + ec.message());
   }
 }
 
@@ -95,15 +81,13 @@ fs::path Store::product_dir_for(const fs::path& index_path) {
 std::optional<std::vector<std::string>> Store::stored_kinds(const fs::path& index_path,
                                                             const std::string& label) {
   if (index_path.empty() || !is_valid_label(label)) return std::nullopt;
-  const fs::path path = product_dir_for(index_path) / (label + ".h5");
-  if (!fs::exists(path)) return std::nullopt;
   h5::silence_errors();
-  H5Id access = strong_close_access();
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()));
-  if (!file.valid()) return std::nullopt;
-  Product product(std::move(file), label, path);
-  if (!product.root().attrs().has(kCompleteAttr)) return std::nullopt;
-  return product.kinds();
+  std::optional<Product> product;
+  if (check_product(product_dir_for(index_path) / (label + ".h5"), label, &product).state !=
+      ProductStatus::State::Complete) {
+    return std::nullopt;
+  }
+  return product->kinds();
 }
 
 fs::path Store::product_path(const std::string& label) const {
@@ -113,33 +97,36 @@ fs::path Store::product_path(const std::string& label) const {
 std::vector<std::string> Store::labels() const {
   std::vector<std::string> labels;
   for (const auto& entry : fs::directory_iterator(product_dir_)) {
-    const auto name = entry.path().filename().string();
-    if (entry.is_regular_file() && entry.path().extension() == ".h5") {
-      labels.push_back(name.substr(0, name.size() - 3));
-    }
+    if (!entry.is_regular_file() || entry.path().extension() != ".h5") continue;
+    const std::string label = entry.path().stem().string();
+    if (status(label).state == ProductStatus::State::Complete) labels.push_back(label);
   }
   std::sort(labels.begin(), labels.end());
   return labels;
 }
 
+ProductStatus Store::status(const std::string& label) const {
+  if (!is_valid_label(label)) return {};
+  return check_product(product_path(label), label, nullptr);
+}
+
 bool Store::has(const std::string& label) const {
-  return is_valid_label(label) && fs::exists(product_path(label));
+  return status(label).state == ProductStatus::State::Complete;
 }
 
 Product Store::open(const std::string& label) const {
-  if (!has(label)) {
+  std::optional<Product> product;
+  const ProductStatus found =
+      is_valid_label(label) ? check_product(product_path(label), label, &product) : ProductStatus{};
+  if (found.state == ProductStatus::State::Missing) {
     throw Error("store '" + index_path_.string() + "' has no product '" + label +
                 "' (products: " + join(labels()) + ")");
   }
-  const fs::path path = product_path(label);
-  H5Id access = strong_close_access();
-  H5Id file = h5::check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()),
-                           "opening product file " + path.string());
-  Product product(std::move(file), label, path);
-  if (!product.root().attrs().has(kCompleteAttr)) {
-    throw Error("product file " + path.string() + " is not marked complete");
+  if (found.state == ProductStatus::State::Damaged) {
+    throw Error("product file " + product_path(label).string() + " is damaged (" + found.problem +
+                "); rerun its step to write it anew");
   }
-  return product;
+  return std::move(*product);
 }
 
 Product Store::begin(const std::string& label, const Provenance& provenance) {
@@ -152,63 +139,95 @@ Product Store::begin(const std::string& label, const Provenance& provenance) {
   H5Id file = h5::check_id(H5Fcreate(partial.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()),
                            "creating product file " + partial.string());
   Product product(std::move(file), label, partial);
-  Attributes attrs = product.root().attrs();
-  attrs.set("othrun.label", label);
-  attrs.set("othrun.plugin", provenance.plugin);
-  attrs.set("othrun.plugin_version", provenance.plugin_version);
-  attrs.set("othrun.kinds", provenance.kinds);
-  attrs.set("othrun.config", provenance.config_yaml);
-  attrs.set("othrun.config_hash", provenance.config_hash);
-  attrs.set("othrun.inputs", provenance.inputs);
-  attrs.set("othrun.experiment", provenance.experiment);
-  attrs.set("othrun.framework_revision", std::string(framework_revision()));
-  attrs.set("othrun.started", now_iso8601());
-  attrs.set("othrun.product_id", new_product_id());
-  return product;
+  try {
+    Attributes attrs = product.root().attrs();
+    attrs.set("othrun.label", label);
+    attrs.set("othrun.plugin", provenance.plugin);
+    attrs.set("othrun.plugin_version", provenance.plugin_version);
+    attrs.set("othrun.kinds", provenance.kinds);
+    attrs.set("othrun.config", provenance.config_yaml);
+    attrs.set("othrun.config_hash", provenance.config_hash);
+    attrs.set("othrun.inputs", provenance.inputs);
+    attrs.set("othrun.experiment", provenance.experiment);
+    attrs.set("othrun.framework_revision", std::string(framework_revision()));
+    attrs.set("othrun.started", now_iso8601());
+    attrs.set("othrun.product_id", new_product_id());
+    return product;
+  } catch (...) {
+    discard(std::move(product));
+    throw;
+  }
 }
 
+// The commit, in an order that any failure or crash leaves the store either as before or with the
+// step committed (docs/store.md, "Crash safety"):
+//   1. the product is marked complete, flushed and closed (still `<label>.h5.partial`);
+//   2. the new index is written beside the old one (`<store>.h5.tmp`): a read-only index folder
+//      or a full disk fails here, before anything was replaced;
+//   3. an earlier product of the step is moved aside (`<label>.h5.replaced`), the new one renamed
+//      into place, the new index renamed over the old one, and the old product deleted. A failure
+//      in 3 moves the old product back; a crash in 3 is finished by the next run's recover().
 void Store::commit(Product&& product) {
   Product done = std::move(product);
-  done.root().attrs().set("othrun.finished", now_iso8601());
-  // Written last: a product file that has this attribute was written to the end.
-  done.root().attrs().set(kCompleteAttr, std::int64_t{1});
-  h5::check(H5Fflush(done.file_.get(), H5F_SCOPE_GLOBAL), "flushing " + done.path_.string());
   const fs::path partial = done.path_;
-  done.root_ = Group(H5Id(), "/");
-  done.file_.reset();
-  fs::rename(partial, product_path(done.label_));
-  write_index();
+  const fs::path final_path = product_path(done.label_);
+  try {
+    done.root().attrs().set("othrun.finished", now_iso8601());
+    // Written last: a product file that has this attribute was written to the end.
+    done.root().attrs().set(kCompleteAttr, std::int64_t{1});
+    done.root_ = Group(H5Id(), "/");
+    h5::close_file(done.file_, partial);
+    fault::point("commit.closed");
+  } catch (...) {
+    done.root_ = Group(H5Id(), "/");
+    h5::discard_file(done.file_, partial);
+    throw;
+  }
+
+  std::error_code ignored;
+  const fs::path new_index = index_path_.string() + kTemporarySuffix;
+  try {
+    std::vector<std::string> labels = this->labels();
+    if (!std::binary_search(labels.begin(), labels.end(), done.label_)) {
+      labels.insert(std::upper_bound(labels.begin(), labels.end(), done.label_), done.label_);
+    }
+    write_index_file(new_index, labels);
+    fault::point("commit.index_written");
+  } catch (const std::exception& error) {
+    fs::remove(new_index, ignored);
+    fs::remove(partial, ignored);
+    throw Error("step '" + done.label_ + "' could not be committed: " + error.what());
+  }
+
+  const fs::path replaced = final_path.string() + kReplacedSuffix;
+  bool had_product = false;
+  try {
+    had_product = fs::exists(final_path);
+    if (had_product) fs::rename(final_path, replaced);
+    fault::point("commit.moved_aside");
+    fs::rename(partial, final_path);
+    fault::point("commit.renamed");
+    fs::rename(new_index, index_path_);
+  } catch (const std::exception& error) {
+    // Back to the store as it was: the old product (if any) in place, the new one gone.
+    if (had_product && fs::exists(replaced)) {
+      fs::rename(replaced, final_path, ignored);
+    } else if (!had_product) {
+      fs::remove(final_path, ignored);
+    }
+    fs::remove(partial, ignored);
+    fs::remove(new_index, ignored);
+    throw Error("step '" + done.label_ + "' could not be committed: " + error.what());
+  }
+  fs::remove(replaced, ignored);
+  fault::point("commit.done");
 }
 
 void Store::discard(Product&& product) {
   Product dropped = std::move(product);
-  const fs::path partial = dropped.path_;
+  if (!dropped.file_.valid()) return;  // already committed or discarded
   dropped.root_ = Group(H5Id(), "/");
-  dropped.file_.reset();
-  fs::remove(partial);
-}
-
-void Store::write_index() const {
-  const fs::path temporary = index_path_.string() + ".tmp";
-  {
-    H5Id file = h5::check_id(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                             "creating store index " + temporary.string());
-    const auto labels = this->labels();
-    const std::string folder = product_dir_.filename().string();
-    for (const auto& label : labels) {
-      // Relative target: HDF5 resolves it against the index file's folder, so the store moves.
-      const std::string target = folder + "/" + label + ".h5";
-      h5::check(H5Lcreate_external(target.c_str(), "/", file.get(), label.c_str(), H5P_DEFAULT,
-                                   H5P_DEFAULT),
-                "linking product '" + label + "' into the store index");
-    }
-    H5Id root(H5Gopen2(file.get(), "/", H5P_DEFAULT));
-    Attributes attrs(root.get());
-    attrs.set("othrun.store_format", std::int64_t{1});
-    attrs.set("othrun.products", labels);
-    attrs.set("othrun.framework_revision", std::string(framework_revision()));
-  }
-  fs::rename(temporary, index_path_);
+  h5::discard_file(dropped.file_, dropped.path_);
 }
 
 }  // namespace othrun

@@ -2,8 +2,8 @@
 //
 // Layout on disk (see docs/store.md): `<store>.h5` is a small index whose members are HDF5 external
 // links, one per finished step, to `<store>.d/<label>.h5`. A step writes `<label>.h5.partial`; the
-// host renames it only once it is complete, then rewrites the index atomically. A killed run can
-// thus lose only the step in progress, and h5py opens `<store>.h5` and sees `f["<label>/..."]`.
+// host renames it only once it is complete, together with the index (all or nothing). A killed run
+// can thus lose only the step in progress, and h5py opens `<store>.h5` and sees `f["<label>/..."]`.
 #pragma once
 
 #include <cstdint>
@@ -16,8 +16,26 @@
 #include <vector>
 
 #include <othrun/dtype.hpp>
+#include <othrun/error.hpp>
 
 namespace othrun {
+
+// The path given as a store is not one othrun may use (e.g. an existing file that is not a store
+// index, which othrun refuses to overwrite).
+class StoreError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Another othrun run holds the store's lock.
+class StoreBusy : public Error {
+ public:
+  StoreBusy(const std::string& message, long holder_pid) : Error(message), pid_(holder_pid) {}
+  long holder_pid() const { return pid_; }  // 0 when unknown
+
+ private:
+  long pid_;
+};
 
 // Owns one HDF5 identifier (file, group, dataset, ...) and closes it exactly once.
 class H5Id {
@@ -33,6 +51,7 @@ class H5Id {
   std::int64_t get() const { return id_; }
   bool valid() const { return id_ >= 0; }
   void reset();
+  std::int64_t release();  // gives up ownership without closing
 
  private:
   std::int64_t id_ = -1;
@@ -180,30 +199,61 @@ class Product {
   std::filesystem::path path_;
 };
 
+// What a product slot `<store>.d/<label>.h5` holds.
+struct ProductStatus {
+  enum class State { Missing, Complete, Damaged } state = State::Missing;
+  std::string problem;  // Damaged: why, e.g. "truncated file" or "no othrun.complete mark"
+};
+
+// What Store::recover() found and did.
+struct Recovery {
+  std::vector<std::filesystem::path> removed;   // leftovers of interrupted runs (*.partial, ...)
+  std::vector<std::filesystem::path> restored;  // products put back after an interrupted commit
+  std::vector<std::filesystem::path> ignored;   // *.h5 files that are not complete products
+  bool index_rebuilt = false;
+};
+
 // An experiment's store: an index file plus one product file per finished step.
 class Store {
  public:
-  // Opens (creating if needed) the store whose index is `index_path` (e.g. runs/l6.h5).
+  // Opens (creating if needed) the store whose index is `index_path` (e.g. runs/l6.h5). Throws
+  // StoreError when that path exists and is not a store (see problem_with_path).
   explicit Store(std::filesystem::path index_path);
 
   const std::filesystem::path& index_path() const { return index_path_; }
   const std::filesystem::path& product_dir() const { return product_dir_; }
 
-  // Labels of the complete products, sorted.
+  // Labels of the complete products, sorted. A file that is not one (damaged, unmarked, not
+  // written by othrun) is not a product.
   std::vector<std::string> labels() const;
-  bool has(const std::string& label) const;
-  // Opens a complete product read-only; throws naming the products that do exist.
+  bool has(const std::string& label) const;  // a complete product
+  ProductStatus status(const std::string& label) const;
+  // Opens a complete product read-only; throws naming the products that do exist, or saying
+  // what is wrong with a damaged one.
   Product open(const std::string& label) const;
 
-  // Host side: starts writing `label` (discarding any earlier partial or complete one) ...
+  // Host side: starts writing `label` into `<label>.h5.partial` ...
   Product begin(const std::string& label, const Provenance& provenance);
-  // ... marks it complete, closes it, renames it into place and rewrites the index.
+  // ... marks it complete, closes it, and puts it in place together with the new index: all or
+  // nothing. On failure (throws) the store is as before and the partial file is gone.
   void commit(Product&& product);
-  // ... or drops it: nothing of it is left behind.
+  // ... or drops it: nothing of it is left behind, even when its disk is full.
   void discard(Product&& product);
 
   // Rewrites the index from the complete product files (atomically: write, then rename).
   void write_index() const;
+  // Whether the index exists, is an othrun index and links exactly the complete products.
+  bool index_is_current() const;
+  // Start of a run, under the StoreLock: removes what interrupted runs left (*.partial,
+  // *.h5.replaced, the index's .tmp), logs a warning naming each *.h5 file that is not a complete
+  // product (it is ignored, and replaced when its step runs), and rebuilds a missing, damaged or
+  // stale index from the complete products.
+  Recovery recover();
+
+  // Why `index_path` cannot be a store, or nullopt when it can: it does not exist, or it is an
+  // othrun index (an HDF5 file whose root has `othrun.store_format`), or it is a damaged index of a
+  // store whose folder holds complete products (recover() rebuilds it). Creates nothing.
+  static std::optional<std::string> problem_with_path(const std::filesystem::path& index_path);
 
   // The folder holding the product files of the store indexed by `index_path`.
   static std::filesystem::path product_dir_for(const std::filesystem::path& index_path);
@@ -214,8 +264,28 @@ class Store {
 
  private:
   std::filesystem::path product_path(const std::string& label) const;
+  void write_index_file(const std::filesystem::path& path,
+                        const std::vector<std::string>& labels) const;
   std::filesystem::path index_path_;
   std::filesystem::path product_dir_;
+};
+
+// The advisory lock of a store (flock on `<store>.d/othrun.lock`, which holds the holder's pid),
+// held by a run from start to end so that two runs never write one store. Reading a store (--check,
+// --report, h5py) needs no lock: products and index only ever appear by rename.
+class StoreLock {
+ public:
+  // Takes the lock. When another process holds it: throws StoreBusy naming its pid, or with `wait`
+  // waits until it is free (Ctrl-C while waiting throws Interrupted).
+  StoreLock(const std::filesystem::path& index_path, bool wait);
+  StoreLock(const StoreLock&) = delete;
+  StoreLock& operator=(const StoreLock&) = delete;
+  ~StoreLock();
+
+  static std::filesystem::path lock_path_for(const std::filesystem::path& index_path);
+
+ private:
+  int fd_ = -1;
 };
 
 // Checks a product or step label: letters, digits, '_', '-', '.'; not empty, no leading '.'.
