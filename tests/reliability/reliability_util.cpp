@@ -26,7 +26,7 @@ std::string real_experiment(const std::string& store) {
           std::string(OTHRUN_SOURCE_DIR) +
           "/models/othello_gpt_default.pth\n    hooks: [blocks.0.hook_resid_post]\n"
           "  - plugin: max_activation\n    label: maxact\n    games: games\n"
-          "    activations: cache\n    hook: blocks.0.hook_resid_post\n    index: 3\n";
+          "    activations: cache:blocks.0.hook_resid_post\n    index: 3\n";
 #endif
   yaml += "  - plugin: board\n    label: boards\n    games: games\n";
   return yaml;
