@@ -47,6 +47,7 @@ void FeatureClassStats::consume(const SparseRows& features, std::span<const std:
       keep.size() != static_cast<std::size_t>(rows)) {
     throw std::invalid_argument("FeatureClassStats::consume: labels do not match the rows");
   }
+  fired_class_.clear();
   for (std::int64_t r = 0; r < rows; ++r) {
     if (!keep[static_cast<std::size_t>(r)]) continue;
     ++rows_;
@@ -207,6 +208,7 @@ void FeatureClassStats::merge(const FeatureClassStats& other) {
       other.bins_.hi != bins_.hi) {
     throw std::invalid_argument("FeatureClassStats::merge: different shapes or bins");
   }
+  fired_class_.clear();
   rows_ += other.rows_;
   auto add = [](auto& a, const auto& b) {
     for (std::size_t i = 0; i < a.size(); ++i) a[i] += b[i];
@@ -220,7 +222,20 @@ void FeatureClassStats::merge(const FeatureClassStats& other) {
   add(hist_total_, other.hist_total_);
 }
 
+void FeatureClassStats::summarize() {
+  fired_class_.assign(static_cast<std::size_t>(d_sae_) * kClasses, 0);
+  for (std::int64_t f = 0; f < d_sae_; ++f) {
+    std::uint64_t* out = fired_class_.data() + static_cast<std::size_t>(f) * kClasses;
+    for (int b = 0; b < bins_.bins; ++b) {
+      const std::uint32_t* counts = hist_row(f, b);
+      for (int j = 0; j < kClasses; ++j) out[j] += counts[j];
+    }
+  }
+}
+
 std::uint64_t FeatureClassStats::fired_class(std::int64_t f, int j) const {
+  if (!fired_class_.empty())
+    return fired_class_[static_cast<std::size_t>(f) * kClasses + static_cast<std::size_t>(j)];
   std::uint64_t total = 0;
   for (int b = 0; b < bins_.bins; ++b) total += hist_row(f, b)[j];
   return total;
