@@ -153,6 +153,8 @@ def main():
                     times["py"].append(run_python(wp, cfg, tokens, args.batch, stop))
                 elif side == "py8" and args.all_layers and tokens is not None:
                     times["py8"].append(run_python(wp, cfg, tokens, args.batch, 8))
+            print(f"repeat {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()
+                                                  if len(v) > r), file=sys.stderr, flush=True)
         rates, mix = gemm_rates(args.batch * tokens.shape[1], cfg)
         n_tokens = tokens.numel()
         flops = forward_flops(cfg, tokens.shape[0], tokens.shape[1], stop)
