@@ -96,12 +96,13 @@ class BinLookup {
 
   // `v` > 0 and not NaN.
   int operator()(float v) const {
-    const auto b = static_cast<int>(std::upper_bound(starts_.begin(), starts_.end(), v) -
-                                    starts_.begin());
+    // Counting the starts <= v without branches (a binary search mispredicts about every step).
+    int b = 0;
+    for (const float start : starts_) b += v >= start ? 1 : 0;
     constexpr std::uint32_t kGuardUlps = 8;
     const std::uint32_t u = float_bits(v);
-    const bool near_lower = b > 0 && u - float_bits(starts_[static_cast<std::size_t>(b - 1)]) <
-                                         kGuardUlps;
+    const bool near_lower =
+        b > 0 && u - float_bits(starts_[static_cast<std::size_t>(b - 1)]) < kGuardUlps;
     const bool near_upper = b < static_cast<int>(starts_.size()) &&
                             float_bits(starts_[static_cast<std::size_t>(b)]) - u <= kGuardUlps;
     return near_lower || near_upper ? bins_.bin(v) : b;
@@ -155,7 +156,8 @@ void FeatureClassStats::consume_features(const SparseRows& features,
          i < features.row_ptr[static_cast<std::size_t>(r) + 1]; ++i) {
       if (!fired_entry(i)) continue;
       const float v = features.value[static_cast<std::size_t>(i)];
-      const auto slot = static_cast<std::size_t>(features.index[static_cast<std::size_t>(i)] - f_lo);
+      const auto slot =
+          static_cast<std::size_t>(features.index[static_cast<std::size_t>(i)] - f_lo);
       firings[next[slot]++] = Firing{static_cast<std::uint32_t>(r), v, bin_of(v)};
     }
   }
@@ -178,7 +180,9 @@ void FeatureClassStats::consume_features(const SparseRows& features,
       // one firing's 64 updates are too many instructions for the CPU to look that far itself.
       if (e + kLookahead < end) {
         const Firing& ahead = firings[e + kLookahead];
-        __builtin_prefetch(cols.data() + std::size_t{ahead.row} * kSquares);
+        const std::uint8_t* row = cols.data() + std::size_t{ahead.row} * kSquares;
+        __builtin_prefetch(row);
+        __builtin_prefetch(row + kSquares - 1);  // a row may straddle two cache lines
         const char* counts = reinterpret_cast<const char*>(hist_row(f, ahead.bin));
         for (std::size_t line = 0; line < kClasses * sizeof(std::uint32_t); line += 64)
           __builtin_prefetch(counts + line, 1);

@@ -88,8 +88,9 @@ void compare_with_row_by_row(const analysis::FeatureReader& features,
               wall_ratio.size(), static_cast<unsigned long long>(o.chunk_games));
   std::printf("  before (row by row):         wall %7.2f s, CPU %7.2f s\n", wall[0], cpu[0]);
   std::printf("  after (grouped by feature):  wall %7.2f s, CPU %7.2f s\n", wall[1], cpu[1]);
-  std::printf("  speed-up: %.2fx wall, %.2fx CPU (totals); median per chunk %.2fx wall, %.2fx CPU\n",
-              wall[0] / wall[1], cpu[0] / cpu[1], median(wall_ratio), median(cpu_ratio));
+  std::printf(
+      "  speed-up: %.2fx wall, %.2fx CPU (totals); median per chunk %.2fx wall, %.2fx CPU\n",
+      wall[0] / wall[1], cpu[0] / cpu[1], median(wall_ratio), median(cpu_ratio));
   const std::uint64_t bad = before.mismatches(after);
   std::printf("  same sums and counts as before: %s (%llu mismatches)\n", bad == 0 ? "yes" : "NO",
               static_cast<unsigned long long>(bad));
@@ -174,7 +175,10 @@ double encode_seconds_per_game(std::int64_t d_sae, std::uint64_t games) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DIR [games] [d_sae] [l0] [threads] [encode_games] [chunk_games] [compare]\n", argv[0]);
+    std::fprintf(
+        stderr,
+        "usage: %s DIR [games] [d_sae] [l0] [threads] [encode_games] [chunk_games] [compare]\n",
+        argv[0]);
     return 2;
   }
   const std::filesystem::path dir = argv[1];
