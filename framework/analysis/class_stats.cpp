@@ -3,7 +3,7 @@
 #include <othrun/analysis/stats.hpp>
 
 #include <algorithm>
-#include <array>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -47,6 +47,7 @@ void FeatureClassStats::consume(const SparseRows& features, std::span<const std:
       keep.size() != static_cast<std::size_t>(rows)) {
     throw std::invalid_argument("FeatureClassStats::consume: labels do not match the rows");
   }
+  fired_class_.clear();
   for (std::int64_t r = 0; r < rows; ++r) {
     if (!keep[static_cast<std::size_t>(r)]) continue;
     ++rows_;
@@ -68,37 +69,141 @@ void FeatureClassStats::consume(const SparseRows& features, std::span<const std:
   for (auto& th : pool) th.join();
 }
 
+namespace {
+
+std::uint32_t float_bits(float v) { return std::bit_cast<std::uint32_t>(v); }
+
+// LogBins::bin without a logarithm per value: bin() is non-decreasing in the value, so bin b
+// starts at the smallest float whose bin is >= b, found once by bisection over the (ordered) bit
+// patterns of positive floats. Values within a few ulps of a start go through bin() itself, so
+// the result equals bin() even if log() were not monotone to the last ulp.
+class BinLookup {
+ public:
+  explicit BinLookup(const LogBins& bins) : bins_(bins) {
+    for (int b = 1; b < bins.bins; ++b) {
+      std::uint32_t lo = 1, hi = float_bits(std::numeric_limits<float>::max());
+      while (lo < hi) {
+        const std::uint32_t mid = lo + (hi - lo) / 2;
+        if (bins.bin(std::bit_cast<float>(mid)) >= b) {
+          hi = mid;
+        } else {
+          lo = mid + 1;
+        }
+      }
+      starts_.push_back(std::bit_cast<float>(lo));
+    }
+  }
+
+  // `v` > 0 and not NaN.
+  int operator()(float v) const {
+    // Counting the starts <= v without branches (a binary search mispredicts about every step).
+    int b = 0;
+    for (const float start : starts_) b += v >= start ? 1 : 0;
+    constexpr std::uint32_t kGuardUlps = 8;
+    const std::uint32_t u = float_bits(v);
+    const bool near_lower =
+        b > 0 && u - float_bits(starts_[static_cast<std::size_t>(b - 1)]) < kGuardUlps;
+    const bool near_upper = b < static_cast<int>(starts_.size()) &&
+                            float_bits(starts_[static_cast<std::size_t>(b)]) - u <= kGuardUlps;
+    return near_lower || near_upper ? bins_.bin(v) : b;
+  }
+
+ private:
+  const LogBins& bins_;
+  std::vector<float> starts_;  // starts_[b - 1]: first value of bin b, b = 1..bins-1
+};
+
+// One fired activation of a chunk, grouped by feature.
+struct Firing {
+  std::uint32_t row;
+  float value;
+  std::int32_t bin;
+};
+
+}  // namespace
+
 void FeatureClassStats::consume_features(const SparseRows& features,
                                          std::span<const std::uint8_t> codes,
                                          std::span<const std::uint8_t> keep, std::int64_t f_lo,
                                          std::int64_t f_hi) {
-  std::array<std::int32_t, kSquares> cols{};
-  for (std::int64_t r = 0; r < features.rows(); ++r) {
+  // The chunk is regrouped by feature first: each feature's accumulators (act_class row and its
+  // histogram rows, ~26 KB for 32 bins) then stay in cache while all its firings are added, where
+  // going row by row touches a random feature's ~36 cache lines per non-zero. Within a feature
+  // the firings keep their row order, so every double sum adds the same terms in the same order
+  // as row-by-row accumulation: the results are bit-identical.
+  const BinLookup bin_of(bins_);
+  const auto n_features = static_cast<std::size_t>(f_hi - f_lo);
+  std::vector<std::size_t> start(n_features + 1, 0);
+  const std::int64_t rows = features.rows();
+  auto fired_entry = [&](std::int64_t i) {
+    const std::int64_t f = features.index[static_cast<std::size_t>(i)];
+    return f >= f_lo && f < f_hi && features.value[static_cast<std::size_t>(i)] > 0.0f;
+  };
+  for (std::int64_t r = 0; r < rows; ++r) {
     if (!keep[static_cast<std::size_t>(r)]) continue;
-    const auto begin = features.row_ptr[static_cast<std::size_t>(r)];
-    const auto end = features.row_ptr[static_cast<std::size_t>(r) + 1];
-    if (begin == end) continue;
-    for (int s = 0; s < kSquares; ++s)
-      cols[static_cast<std::size_t>(s)] =
-          s * kStates + codes[static_cast<std::size_t>(r * kSquares + s)];
-    for (auto i = begin; i < end; ++i) {
-      const std::int64_t f = features.index[static_cast<std::size_t>(i)];
+    for (auto i = features.row_ptr[static_cast<std::size_t>(r)];
+         i < features.row_ptr[static_cast<std::size_t>(r) + 1]; ++i) {
+      if (fired_entry(i))
+        ++start[static_cast<std::size_t>(features.index[static_cast<std::size_t>(i)] - f_lo) + 1];
+    }
+  }
+  for (std::size_t f = 0; f < n_features; ++f) start[f + 1] += start[f];
+  std::vector<Firing> firings(start[n_features]);
+  std::vector<std::size_t> next(start.begin(), start.end() - 1);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    if (!keep[static_cast<std::size_t>(r)]) continue;
+    for (auto i = features.row_ptr[static_cast<std::size_t>(r)];
+         i < features.row_ptr[static_cast<std::size_t>(r) + 1]; ++i) {
+      if (!fired_entry(i)) continue;
       const float v = features.value[static_cast<std::size_t>(i)];
-      if (f < f_lo || f >= f_hi || !(v > 0.0f)) continue;
-      const auto fi = static_cast<std::size_t>(f);
-      ++fired_[fi];
-      sum_act_[fi] += v;
-      sum_act2_[fi] += double{v} * v;
-      const int b = bins_.bin(v);
-      ++hist_total_[fi * static_cast<std::size_t>(bins_.bins) + static_cast<std::size_t>(b)];
-      double* act = act_class_.data() + fi * kClasses;
-      std::uint32_t* hist = hist_row(f, b);
+      const auto slot =
+          static_cast<std::size_t>(features.index[static_cast<std::size_t>(i)] - f_lo);
+      firings[next[slot]++] = Firing{static_cast<std::uint32_t>(r), v, bin_of(v)};
+    }
+  }
+  // Class column j = square * 3 + state of every square of every row (j < 192 fits a byte).
+  std::vector<std::uint8_t> cols(static_cast<std::size_t>(rows) * kSquares);
+  for (std::size_t i = 0; i < cols.size(); ++i)
+    cols[i] = static_cast<std::uint8_t>(static_cast<int>(i % kSquares) * kStates + codes[i]);
+
+  const auto n_bins = static_cast<std::size_t>(bins_.bins);
+  constexpr std::size_t kLookahead = 4;
+  for (std::size_t slot = 0; slot < n_features; ++slot) {
+    const std::int64_t f = f_lo + static_cast<std::int64_t>(slot);
+    const auto fi = static_cast<std::size_t>(f);
+    double* act = act_class_.data() + fi * kClasses;
+    std::uint64_t* hist_total = hist_total_.data() + fi * n_bins;
+    double sum = sum_act_[fi], sum2 = sum_act2_[fi];
+    const std::size_t end = start[slot + 1];
+    for (std::size_t e = start[slot]; e < end; ++e) {
+      // The row's classes and the bin's counts of a firing a few ahead come from L3 or memory;
+      // one firing's 64 updates are too many instructions for the CPU to look that far itself.
+      if (e + kLookahead < end) {
+        const Firing& ahead = firings[e + kLookahead];
+        const std::uint8_t* row = cols.data() + std::size_t{ahead.row} * kSquares;
+        __builtin_prefetch(row);
+        __builtin_prefetch(row + kSquares - 1);  // a row may straddle two cache lines
+        const char* counts = reinterpret_cast<const char*>(hist_row(f, ahead.bin));
+        for (std::size_t line = 0; line < kClasses * sizeof(std::uint32_t); line += 64)
+          __builtin_prefetch(counts + line, 1);
+      }
+      const Firing& firing = firings[e];
+      const float v = firing.value;
+      sum += v;
+      sum2 += double{v} * v;
+      ++hist_total[firing.bin];
+      std::uint32_t* hist = hist_row(f, firing.bin);
+      const std::uint8_t* row_cols = cols.data() + std::size_t{firing.row} * kSquares;
+#pragma GCC unroll 16
       for (int s = 0; s < kSquares; ++s) {
-        const auto j = static_cast<std::size_t>(cols[static_cast<std::size_t>(s)]);
+        const std::uint8_t j = row_cols[s];
         act[j] += v;
         ++hist[j];
       }
     }
+    fired_[fi] += start[slot + 1] - start[slot];
+    sum_act_[fi] = sum;
+    sum_act2_[fi] = sum2;
   }
 }
 
@@ -107,6 +212,7 @@ void FeatureClassStats::merge(const FeatureClassStats& other) {
       other.bins_.hi != bins_.hi) {
     throw std::invalid_argument("FeatureClassStats::merge: different shapes or bins");
   }
+  fired_class_.clear();
   rows_ += other.rows_;
   auto add = [](auto& a, const auto& b) {
     for (std::size_t i = 0; i < a.size(); ++i) a[i] += b[i];
@@ -120,7 +226,20 @@ void FeatureClassStats::merge(const FeatureClassStats& other) {
   add(hist_total_, other.hist_total_);
 }
 
+void FeatureClassStats::summarize() {
+  fired_class_.assign(static_cast<std::size_t>(d_sae_) * kClasses, 0);
+  for (std::int64_t f = 0; f < d_sae_; ++f) {
+    std::uint64_t* out = fired_class_.data() + static_cast<std::size_t>(f) * kClasses;
+    for (int b = 0; b < bins_.bins; ++b) {
+      const std::uint32_t* counts = hist_row(f, b);
+      for (int j = 0; j < kClasses; ++j) out[j] += counts[j];
+    }
+  }
+}
+
 std::uint64_t FeatureClassStats::fired_class(std::int64_t f, int j) const {
+  if (!fired_class_.empty())
+    return fired_class_[static_cast<std::size_t>(f) * kClasses + static_cast<std::size_t>(j)];
   std::uint64_t total = 0;
   for (int b = 0; b < bins_.bins; ++b) total += hist_row(f, b)[j];
   return total;

@@ -6,6 +6,12 @@
 
 #include <fmt/format.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include <mutex>
+
 #include <othrun/error.hpp>
 #include <othrun/torch/hooked_transformer.hpp>
 #include <othrun/torch_bridge.hpp>
@@ -72,7 +78,29 @@ std::vector<NamedTensor> HookedTransformer::state_dict() const {
   return out;
 }
 
+namespace {
+
+// A forward allocates ~300 MB of activations per layer for a batch of 100 games and frees them
+// right after. glibc serves blocks over its mmap threshold (128 KB, adapting up to 32 MB) with
+// fresh pages each time, and faulting in fresh pages cost 25-40 ms per 48 MB on the development
+// machine: a third of the forward. Raising the threshold and the trim threshold keeps freed blocks
+// in the heap for the next layer and batch (1.5 ms per 48 MB). The price: the process keeps up
+// to 1 GiB of freed memory for reuse instead of returning it to the system at once.
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    constexpr int kKeep = 1 << 30;
+    mallopt(M_MMAP_THRESHOLD, kKeep);
+    mallopt(M_TRIM_THRESHOLD, kKeep);
+  });
+#endif
+}
+
+}  // namespace
+
 Cache HookedTransformer::run(const HostTensor& tokens, const RunRequest& request) const {
+  keep_freed_memory();
   c10::InferenceMode guard;  // no autograd bookkeeping: the forward is read-only
   return detail::forward(impl_->packed, impl_->config, to_torch(tokens).to(at::kLong), request);
 }

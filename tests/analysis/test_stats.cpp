@@ -187,3 +187,48 @@ TEST(FeatureClassStats, ConstantColumnsGiveZero) {
   EXPECT_EQ(stats.act_corr(0, 1), 0.0);     // class 1 never occurs
   EXPECT_TRUE(std::isnan(stats.auroc(0, 0)));
 }
+
+TEST(FeatureClassStats, BinsValuesAtTheEdgesAsLogBinsDoes) {
+  // consume() finds bins without a logarithm; values at and a few ulps around every edge (where a
+  // shortcut would most likely differ) must land where LogBins::bin puts them.
+  const LogBins bins{1e-3, 1e3, 48};
+  std::vector<float> values;
+  for (double edge : bins.edges()) {
+    float v = static_cast<float>(edge);
+    for (int k = 0; k < 12; ++k) v = std::nextafter(v, 0.0f);
+    for (int k = 0; k < 25; ++k, v = std::nextafter(v, 1e30f)) values.push_back(v);
+  }
+  values.push_back(1e-30f);
+  values.push_back(1e30f);
+  FeatureClassStats stats(1, bins);
+  SparseRows rows;
+  rows.cols = 1;
+  rows.append_dense(values.data(), static_cast<std::int64_t>(values.size()));
+  const std::vector<std::uint8_t> codes(values.size() * 64, 2), keep(values.size(), 1);
+  stats.consume(rows, codes, keep);
+  std::vector<double> expected(static_cast<std::size_t>(bins.bins), 0.0);
+  for (float v : values) expected[static_cast<std::size_t>(bins.bin(v))] += 1;
+  EXPECT_EQ(stats.feature_histogram(0), expected);
+  EXPECT_EQ(stats.class_histogram(0, 5 * 3 + 2), expected);
+  EXPECT_EQ(stats.class_histogram(0, 5 * 3 + 0), std::vector<double>(expected.size(), 0.0));
+}
+
+TEST(FeatureClassStats, SummarizeKeepsTheCountsAndConsumeUpdatesThem) {
+  const Data d = make_data(200, 5, 3);
+  FeatureClassStats stats = stats_in_chunks(d, 200, 1);
+  const FeatureClassStats plain = stats;
+  stats.summarize();
+  for (std::int64_t f = 0; f < d.d_sae; ++f) {
+    for (int j = 0; j < kClasses; ++j) EXPECT_EQ(stats.fired_class(f, j), plain.fired_class(f, j));
+  }
+  // Consuming after summarize() counts the new rows too (the table is not left stale).
+  SparseRows rows;
+  rows.cols = d.d_sae;
+  rows.append_dense(d.dense.data(), 1);
+  stats.consume(rows, std::span(d.codes).subspan(0, 64), std::span(d.keep).subspan(0, 1));
+  const int j = d.codes[0];  // square 0's class in row 0
+  for (std::int64_t f = 0; f < d.d_sae; ++f) {
+    const bool fired = d.dense[static_cast<std::size_t>(f)] > 0;
+    EXPECT_EQ(stats.fired_class(f, j), plain.fired_class(f, j) + (fired ? 1 : 0));
+  }
+}

@@ -255,11 +255,11 @@ TEST(Store, DamagedOrForeignFilesAreNotProducts) {
   std::filesystem::copy_file(dir / "s.h5", path("index_copy"));  // HDF5, not written as a product
 
   EXPECT_EQ(store.labels(), std::vector<std::string>{"ok"});
-  EXPECT_EQ(store.status("ok").state, ProductStatus::State::Complete);
-  EXPECT_EQ(store.status("none").state, ProductStatus::State::Missing);
+  EXPECT_EQ(store.status("ok").state, ProductFileStatus::State::Complete);
+  EXPECT_EQ(store.status("none").state, ProductFileStatus::State::Missing);
   const auto problem = [&](const std::string& label) {
-    const ProductStatus status = store.status(label);
-    EXPECT_EQ(status.state, ProductStatus::State::Damaged) << label;
+    const ProductFileStatus status = store.status(label);
+    EXPECT_EQ(status.state, ProductFileStatus::State::Damaged) << label;
     return status.problem;
   };
   EXPECT_NE(problem("cut").find("truncated file"), std::string::npos) << problem("cut");

@@ -84,7 +84,7 @@ std::optional<std::vector<std::string>> Store::stored_kinds(const fs::path& inde
   h5::silence_errors();
   std::optional<Product> product;
   if (check_product(product_dir_for(index_path) / (label + ".h5"), label, &product).state !=
-      ProductStatus::State::Complete) {
+      ProductFileStatus::State::Complete) {
     return std::nullopt;
   }
   return product->kinds();
@@ -99,30 +99,30 @@ std::vector<std::string> Store::labels() const {
   for (const auto& entry : fs::directory_iterator(product_dir_)) {
     if (!entry.is_regular_file() || entry.path().extension() != ".h5") continue;
     const std::string label = entry.path().stem().string();
-    if (status(label).state == ProductStatus::State::Complete) labels.push_back(label);
+    if (status(label).state == ProductFileStatus::State::Complete) labels.push_back(label);
   }
   std::sort(labels.begin(), labels.end());
   return labels;
 }
 
-ProductStatus Store::status(const std::string& label) const {
+ProductFileStatus Store::status(const std::string& label) const {
   if (!is_valid_label(label)) return {};
   return check_product(product_path(label), label, nullptr);
 }
 
 bool Store::has(const std::string& label) const {
-  return status(label).state == ProductStatus::State::Complete;
+  return status(label).state == ProductFileStatus::State::Complete;
 }
 
 Product Store::open(const std::string& label) const {
   std::optional<Product> product;
-  const ProductStatus found =
-      is_valid_label(label) ? check_product(product_path(label), label, &product) : ProductStatus{};
-  if (found.state == ProductStatus::State::Missing) {
+  const ProductFileStatus found =
+      is_valid_label(label) ? check_product(product_path(label), label, &product) : ProductFileStatus{};
+  if (found.state == ProductFileStatus::State::Missing) {
     throw Error("store '" + index_path_.string() + "' has no product '" + label +
                 "' (products: " + join(labels()) + ")");
   }
-  if (found.state == ProductStatus::State::Damaged) {
+  if (found.state == ProductFileStatus::State::Damaged) {
     throw Error("product file " + product_path(label).string() + " is damaged (" + found.problem +
                 "); rerun its step to write it anew");
   }

@@ -9,8 +9,8 @@ namespace fs = std::filesystem;
 namespace othrun {
 namespace {
 
-ProductStatus damaged(std::string problem) {
-  return {ProductStatus::State::Damaged, std::move(problem)};
+ProductFileStatus damaged(std::string problem) {
+  return {ProductFileStatus::State::Damaged, std::move(problem)};
 }
 
 herr_t visit_nothing(hid_t, const char*, const H5O_info_t*, void*) { return 0; }
@@ -23,7 +23,7 @@ H5Id strong_close_access() {
   return props;
 }
 
-ProductStatus check_product(const fs::path& path, const std::string& label,
+ProductFileStatus check_product(const fs::path& path, const std::string& label,
                             std::optional<Product>* out) {
   std::error_code ec;
   const auto type = fs::status(path, ec).type();
@@ -48,7 +48,7 @@ ProductStatus check_product(const fs::path& path, const std::string& label,
       return damaged("unreadable object: " + h5::take_error_message());
     }
     if (out) out->emplace(std::move(product));
-    return {ProductStatus::State::Complete, ""};
+    return {ProductFileStatus::State::Complete, ""};
   } catch (const Error& error) {
     return damaged(error.what());
   }

@@ -23,7 +23,7 @@ H5Id strong_close_access();
 // Whether `path` is the complete product `label`: it opens as HDF5, every object header in it
 // reads, and its root has othrun.label == label and othrun.complete == 1. When it is and `out` is
 // given, the product is left open there (read-only).
-ProductStatus check_product(const std::filesystem::path& path, const std::string& label,
+ProductFileStatus check_product(const std::filesystem::path& path, const std::string& label,
                             std::optional<Product>* out);
 
 // "a, b, c", or "none".

@@ -91,7 +91,7 @@ bool holds_a_complete_product(const fs::path& folder) {
     if (entry.path().extension() != ".h5") continue;
     const std::string label = entry.path().stem().string();
     if (is_valid_label(label) &&
-        check_product(entry.path(), label, nullptr).state == ProductStatus::State::Complete) {
+        check_product(entry.path(), label, nullptr).state == ProductFileStatus::State::Complete) {
       return true;
     }
   }
@@ -209,10 +209,10 @@ Recovery Store::recover() {
   for (const auto& path : entries) {
     if (path.extension() != ".h5" || !fs::exists(path)) continue;
     const std::string label = path.stem().string();
-    const ProductStatus found = is_valid_label(label)
+    const ProductFileStatus found = is_valid_label(label)
                                     ? status(label)
-                                    : ProductStatus{ProductStatus::State::Damaged, "bad name"};
-    if (found.state != ProductStatus::State::Damaged) continue;
+                                    : ProductFileStatus{ProductFileStatus::State::Damaged, "bad name"};
+    if (found.state != ProductFileStatus::State::Damaged) continue;
     log::warn(
         "{} is not a complete product ({}): it is ignored, and written anew if a step labelled "
         "'{}' runs",

@@ -200,7 +200,7 @@ class Product {
 };
 
 // What a product slot `<store>.d/<label>.h5` holds.
-struct ProductStatus {
+struct ProductFileStatus {
   enum class State { Missing, Complete, Damaged } state = State::Missing;
   std::string problem;  // Damaged: why, e.g. "truncated file" or "no othrun.complete mark"
 };
@@ -227,7 +227,7 @@ class Store {
   // written by othrun) is not a product.
   std::vector<std::string> labels() const;
   bool has(const std::string& label) const;  // a complete product
-  ProductStatus status(const std::string& label) const;
+  ProductFileStatus status(const std::string& label) const;
   // Opens a complete product read-only; throws naming the products that do exist, or saying
   // what is wrong with a damaged one.
   Product open(const std::string& label) const;

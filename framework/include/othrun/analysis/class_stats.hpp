@@ -40,6 +40,9 @@ class FeatureClassStats {
   void consume(const SparseRows& features, std::span<const std::uint8_t> codes,
                std::span<const std::uint8_t> keep, int threads = 1);
   void merge(const FeatureClassStats& other);
+  // Tabulates fired_class for every (feature, class) so that it costs O(1) instead of O(bins)
+  // until the next consume or merge; the numbers do not change.
+  void summarize();
 
   std::int64_t d_sae() const { return d_sae_; }
   const LogBins& bins() const { return bins_; }
@@ -88,6 +91,7 @@ class FeatureClassStats {
   std::vector<double> act_class_;           // [d_sae, 192]
   std::vector<std::uint32_t> hist_;         // [d_sae, bins, 192]
   std::vector<std::uint64_t> hist_total_;   // [d_sae, bins]
+  std::vector<std::uint64_t> fired_class_;  // [d_sae, 192] after summarize(), else empty
 };
 
 // Pearson correlation of two binary variables from their 2x2 counts (n11: both, a: first total,
