@@ -65,7 +65,7 @@ void compare_with_row_by_row(const analysis::FeatureReader& features,
   for (std::uint64_t first = 0, chunk = 0; first < n; first += o.chunk_games, ++chunk) {
     const std::uint64_t count = std::min(o.chunk_games, n - first);
     const analysis::SparseRows rows = features.read(first, count);
-    const auto labels = analysis::row_labels(games.read(first, count), features.positions(),
+    const auto labels = analysis::row_labels(games.read(first, count), features.span(),
                                              games::Frame::MineTheirs, o.convention);
     double w[2], c[2];
     for (int k = 0; k < 2; ++k) {

@@ -108,7 +108,8 @@ TEST(Reruns, ChangedBytesOfAReadFileRerunItsStepAndItsConsumerOnly) {
     ASSERT_EQ(files.size(), 1u);
     const auto sum = run_command("sha256sum " + model.string());
     EXPECT_EQ(files[0].substr(0, 64), sum.out.substr(0, 64));
-    EXPECT_NE(files[0].find(" " + model.string()), std::string::npos) << files[0];
+    EXPECT_NE(files[0].find(std::string(" ").append(model.string())), std::string::npos)
+        << files[0];
   }
 
   // Touched, same bytes: nothing reruns.
