@@ -32,9 +32,10 @@ void check_against_model(const Config& config, const PositionRange& positions) {
   if (!std::filesystem::is_regular_file(model, ec)) return;
   gpt::ModelConfig shape;
   try {
-    const auto checkpoint =
-        gpt::load_checkpoint(model, gpt::parse_checkpoint_format(config.get_string("format")),
-                             config.get_int("n_heads"));
+    const auto checkpoint = gpt::load_checkpoint(
+        model, gpt::parse_checkpoint_format(config.get_string("format")),
+        config.has("n_heads") ? std::optional<std::int64_t>(config.get_int("n_heads"))
+                              : std::nullopt);
     shape = gpt::infer_config(checkpoint.tensors, model.string());
   } catch (const Error& error) {
     throw ConfigError("model", error.what());

@@ -372,8 +372,11 @@ class Validator {
         bad_keys_.insert(spec.name);
         continue;
       }
-      if (spec.type == ParamType::Input)
+      if (spec.type == ParamType::Input) {
+        const size_t before = errors_.size();
         check_input(spec, std::get<std::string>(*value), it->second.where, context);
+        if (errors_.size() != before) bad_keys_.insert(spec.name);  // validate() adds nothing more
+      }
       values[spec.name] = std::move(*value);
     }
     for (const auto& spec : schema.params()) {
