@@ -143,17 +143,60 @@ TEST(Faults, AStepWhoseCommitFailsLeavesTheStoreAsBefore) {
   expect_store_unchanged(folder, first_id, second_id);
 }
 
+// Makes `folder` read-only for the test's lifetime, its subfolder `writable` staying writable. Root
+// writes into folders without write permission, so as root a read-only bind mount does it.
+class ReadOnlyFolder {
+ public:
+  ReadOnlyFolder(const fs::path& folder, const fs::path& writable, const fs::path& scratch)
+      : folder_(folder), writable_(writable), side_(scratch) {
+    if (geteuid() != 0) {
+      fs::permissions(folder_, fs::perms::owner_write, fs::perm_options::remove);
+      ok_ = true;
+      return;
+    }
+    fs::create_directories(side_);
+    // The writable subfolder is reached through `side_`, then mounted back over itself.
+    side_mounted_ = mount(writable_.c_str(), side_.c_str(), nullptr, MS_BIND, nullptr) == 0;
+    folder_mounted_ =
+        side_mounted_ && mount(folder_.c_str(), folder_.c_str(), nullptr, MS_BIND, nullptr) == 0;
+    ok_ =
+        folder_mounted_ &&
+        mount(nullptr, folder_.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) == 0 &&
+        mount(side_.c_str(), writable_.c_str(), nullptr, MS_BIND, nullptr) == 0;
+    writable_mounted_ = ok_;
+  }
+  ~ReadOnlyFolder() {
+    if (geteuid() != 0) {
+      fs::permissions(folder_, fs::perms::owner_write, fs::perm_options::add);
+      return;
+    }
+    if (writable_mounted_) umount2(writable_.c_str(), MNT_DETACH);
+    if (folder_mounted_) umount2(folder_.c_str(), MNT_DETACH);
+    if (side_mounted_) umount2(side_.c_str(), MNT_DETACH);
+  }
+  ReadOnlyFolder(const ReadOnlyFolder&) = delete;
+  ReadOnlyFolder& operator=(const ReadOnlyFolder&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  fs::path folder_, writable_, side_;
+  bool ok_ = false, side_mounted_ = false, folder_mounted_ = false, writable_mounted_ = false;
+};
+
 TEST(Faults, AReadOnlyIndexFolderFailsTheStepAndLeavesTheStoreAsBefore) {
-  if (geteuid() == 0) GTEST_SKIP() << "root writes into read-only folders";
   TempDir dir;
   write_file(dir / "e.yaml", counter_experiment("out/c.h5"));
   ASSERT_EQ(run({(dir / "e.yaml").string()}).exit_code, 0);
   const fs::path folder = dir / "out/c.d";
   const std::string first_id = root_attribute(folder / "first.h5", "othrun.product_id");
   const std::string second_id = root_attribute(folder / "second.h5", "othrun.product_id");
-  fs::permissions(dir / "out", fs::perms::owner_write, fs::perm_options::remove);
-  const Result failed = run({"--force", (dir / "e.yaml").string()});
-  fs::permissions(dir / "out", fs::perms::owner_write, fs::perm_options::add);
+  Result failed{-1, ""};
+  {
+    const ReadOnlyFolder read_only(dir / "out", folder, dir / "side");
+    if (!read_only.ok()) GTEST_SKIP() << "cannot make a read-only folder here (root, no mount)";
+    failed = run({"--force", (dir / "e.yaml").string()});
+  }
+  fs::remove(dir / "side");
   expect_clean_failure(failed, dir.path(), "step 'first' could not be committed");
   expect_store_unchanged(folder, first_id, second_id);
 }

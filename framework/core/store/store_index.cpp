@@ -209,9 +209,9 @@ Recovery Store::recover() {
   for (const auto& path : entries) {
     if (path.extension() != ".h5" || !fs::exists(path)) continue;
     const std::string label = path.stem().string();
-    const ProductFileStatus found = is_valid_label(label)
-                                    ? status(label)
-                                    : ProductFileStatus{ProductFileStatus::State::Damaged, "bad name"};
+    const ProductFileStatus found =
+        is_valid_label(label) ? status(label)
+                              : ProductFileStatus{ProductFileStatus::State::Damaged, "bad name"};
     if (found.state != ProductFileStatus::State::Damaged) continue;
     log::warn(
         "{} is not a complete product ({}): it is ignored, and written anew if a step labelled "
@@ -220,7 +220,8 @@ Recovery Store::recover() {
     recovery.ignored.push_back(path);
   }
   const fs::path temporary = index_path_.string() + kTemporarySuffix;
-  if (fs::remove(temporary)) recovery.removed.push_back(temporary);
+  // Checked first: on a read-only file system even removing a file that is not there fails.
+  if (fs::exists(temporary) && fs::remove(temporary)) recovery.removed.push_back(temporary);
 
   const std::vector<std::string> labels = this->labels();
   if (auto problem = index_problem(index_path_, labels)) {
