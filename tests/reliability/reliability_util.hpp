@@ -57,6 +57,10 @@ Process::Options with_fault(const std::string& injection);
 // Options that limit the size of every file othrun writes: a disk that is full at that size.
 Process::Options with_file_size_limit(long bytes);
 
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
 struct Result {
   int exit_code;
   std::string output;

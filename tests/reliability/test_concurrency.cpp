@@ -13,10 +13,6 @@ namespace {
 using testing::TempDir;
 using testing::write_file;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 // A run that holds the store for several seconds: 'second' writes 150 rows, 20 ms each.
 struct Holder {
   explicit Holder(const TempDir& dir)

@@ -13,10 +13,6 @@ namespace {
 using testing::TempDir;
 using testing::write_file;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 TEST(Damage, DamagedProductsAreRedoneWithAWarningNamingThem) {
   TempDir dir;
   write_file(dir / "e.yaml", real_experiment());

@@ -18,10 +18,6 @@ namespace {
 using testing::TempDir;
 using testing::write_file;
 
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 // What a failed write must not do: crash at exit (139), or leave a .partial or .tmp behind.
 void expect_clean_failure(const Result& result, const fs::path& dir, const std::string& error) {
   EXPECT_EQ(result.exit_code, 1) << result.output;
