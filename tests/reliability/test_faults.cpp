@@ -91,7 +91,7 @@ TEST(Faults, CtrlCWhileTheReportIsWrittenKeepsTheOldReportAndExits130) {
 
   // Ctrl-C arrives once the new report is written, before it replaces the old one.
   const Result during =
-      run({"--force", (dir / "e.yaml").string()}, with_fault("report.written:int"));
+      run({"--force", store.experiment.string()}, with_fault("report.written:int"));
   EXPECT_EQ(during.exit_code, 130) << during.output;
   EXPECT_TRUE(
       contains(during.output, "interrupted while writing the report; the previous report is kept"))
@@ -101,42 +101,53 @@ TEST(Faults, CtrlCWhileTheReportIsWrittenKeepsTheOldReportAndExits130) {
 
   // Ctrl-C just as the last step is committed: that step is kept, the report is not rewritten.
   const std::string second_before = root_attribute(dir / "out/c.d/second.h5", "othrun.product_id");
-  const Result after = run({"--force", (dir / "e.yaml").string()}, with_fault("commit.done#2:int"));
+  const Result after = run({"--force", store.experiment.string()}, with_fault("commit.done#2:int"));
   EXPECT_EQ(after.exit_code, 130) << after.output;
   EXPECT_NE(root_attribute(dir / "out/c.d/second.h5", "othrun.product_id"), second_before);
   EXPECT_EQ(read_file(report), old_report);
   EXPECT_EQ(leftovers(dir.path()), std::vector<std::string>{});
 }
 
-// What --force against an index folder that cannot be written must leave: the store as before,
-// every recorded input the product now in the store.
-void expect_store_unchanged(const fs::path& folder, const std::string& first_id,
-                            const std::string& second_id) {
-  EXPECT_EQ(root_attribute(folder / "first.h5", "othrun.product_id"), first_id);
-  EXPECT_EQ(root_attribute(folder / "second.h5", "othrun.product_id"), second_id);
+// A store with the two counter products committed, and their product ids, for the tests of a
+// --force run whose commit cannot complete.
+struct CommittedStore {
+  fs::path experiment, products;
+  std::string first_id, second_id;
+};
+
+CommittedStore commit_two_products(const TempDir& dir) {
+  CommittedStore store{dir / "e.yaml", dir / "out/c.d", "", ""};
+  write_file(store.experiment, counter_experiment("out/c.h5"));
+  EXPECT_EQ(run({store.experiment.string()}).exit_code, 0);
+  store.first_id = root_attribute(store.products / "first.h5", "othrun.product_id");
+  store.second_id = root_attribute(store.products / "second.h5", "othrun.product_id");
+  return store;
+}
+
+// What a failed commit must leave: the store as before, every recorded input the product now in
+// the store.
+void expect_store_unchanged(const CommittedStore& store) {
+  EXPECT_EQ(root_attribute(store.products / "first.h5", "othrun.product_id"), store.first_id);
+  EXPECT_EQ(root_attribute(store.products / "second.h5", "othrun.product_id"), store.second_id);
 }
 
 TEST(Faults, AStepWhoseCommitFailsLeavesTheStoreAsBefore) {
   TempDir dir;
-  write_file(dir / "e.yaml", counter_experiment("out/c.h5"));
-  ASSERT_EQ(run({(dir / "e.yaml").string()}).exit_code, 0);
-  const fs::path folder = dir / "out/c.d";
-  const std::string first_id = root_attribute(folder / "first.h5", "othrun.product_id");
-  const std::string second_id = root_attribute(folder / "second.h5", "othrun.product_id");
+  const CommittedStore store = commit_two_products(dir);
 
   // Writing the new index fails, as in a read-only folder (root may write anywhere, hence the
   // injected failure; the next test uses real permissions where it can).
   const Result failed =
-      run({"--force", (dir / "e.yaml").string()}, with_fault("index.create:fail"));
+      run({"--force", store.experiment.string()}, with_fault("index.create:fail"));
   expect_clean_failure(failed, dir.path(),
                        "step 'first' (test_counter) failed: step 'first' could not be committed: "
                        "injected failure at 'index.create'");
-  expect_store_unchanged(folder, first_id, second_id);
+  expect_store_unchanged(store);
   // The rename of the new index fails (its path is taken): the old product is put back.
   const Result rename_failed =
-      run({"--force", (dir / "e.yaml").string()}, with_fault("commit.renamed:fail"));
+      run({"--force", store.experiment.string()}, with_fault("commit.renamed:fail"));
   expect_clean_failure(rename_failed, dir.path(), "step 'first' could not be committed");
-  expect_store_unchanged(folder, first_id, second_id);
+  expect_store_unchanged(store);
 }
 
 // Makes `folder` read-only for the test's lifetime, its subfolder `writable` staying writable. Root
@@ -181,20 +192,16 @@ class ReadOnlyFolder {
 
 TEST(Faults, AReadOnlyIndexFolderFailsTheStepAndLeavesTheStoreAsBefore) {
   TempDir dir;
-  write_file(dir / "e.yaml", counter_experiment("out/c.h5"));
-  ASSERT_EQ(run({(dir / "e.yaml").string()}).exit_code, 0);
-  const fs::path folder = dir / "out/c.d";
-  const std::string first_id = root_attribute(folder / "first.h5", "othrun.product_id");
-  const std::string second_id = root_attribute(folder / "second.h5", "othrun.product_id");
+  const CommittedStore store = commit_two_products(dir);
   Result failed{-1, ""};
   {
-    const ReadOnlyFolder read_only(dir / "out", folder, dir / "side");
+    const ReadOnlyFolder read_only(dir / "out", store.products, dir / "side");
     if (!read_only.ok()) GTEST_SKIP() << "cannot make a read-only folder here (root, no mount)";
-    failed = run({"--force", (dir / "e.yaml").string()});
+    failed = run({"--force", store.experiment.string()});
   }
   fs::remove(dir / "side");
   expect_clean_failure(failed, dir.path(), "step 'first' could not be committed");
-  expect_store_unchanged(folder, first_id, second_id);
+  expect_store_unchanged(store);
 }
 
 }  // namespace
