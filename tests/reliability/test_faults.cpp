@@ -91,7 +91,7 @@ TEST(Faults, CtrlCWhileTheReportIsWrittenKeepsTheOldReportAndExits130) {
 
   // Ctrl-C arrives once the new report is written, before it replaces the old one.
   const Result during =
-      run({"--force", store.experiment.string()}, with_fault("report.written:int"));
+      run({"--force", (dir / "e.yaml").string()}, with_fault("report.written:int"));
   EXPECT_EQ(during.exit_code, 130) << during.output;
   EXPECT_TRUE(
       contains(during.output, "interrupted while writing the report; the previous report is kept"))
@@ -101,7 +101,7 @@ TEST(Faults, CtrlCWhileTheReportIsWrittenKeepsTheOldReportAndExits130) {
 
   // Ctrl-C just as the last step is committed: that step is kept, the report is not rewritten.
   const std::string second_before = root_attribute(dir / "out/c.d/second.h5", "othrun.product_id");
-  const Result after = run({"--force", store.experiment.string()}, with_fault("commit.done#2:int"));
+  const Result after = run({"--force", (dir / "e.yaml").string()}, with_fault("commit.done#2:int"));
   EXPECT_EQ(after.exit_code, 130) << after.output;
   EXPECT_NE(root_attribute(dir / "out/c.d/second.h5", "othrun.product_id"), second_before);
   EXPECT_EQ(read_file(report), old_report);
