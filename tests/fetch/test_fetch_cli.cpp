@@ -160,5 +160,46 @@ TEST_F(ExperimentTest, ReferencesAreRefusedWhereAFileIsWritten) {
   EXPECT_THAT(result.err, HasSubstr("'path': 'hf://datasets/org/games' names no file"));
 }
 
+#ifdef OTHRUN_HAVE_TORCH_PLUGINS
+// experiments/l6_sae_public.yaml as shipped, with the Hub's model replaced by this repository's
+// (same format, smaller MLP) and the probe and SAEs, which have no public location, by ours.
+TEST_F(CliTest, PublicExperimentFetchesTheTransformerLensModelFromTheHub) {
+  const fs::path models = fs::path(OTHRUN_SOURCE_DIR) / "models";
+  const fs::path model = models / "othello_gpt_default.pth";
+  const std::string model_sha = sha256_hex(read_bytes(model));
+  spec["repos"]["model/NeelNanda/Othello-GPT-Transformer-Lens"] = {
+      {"refs", {{"main", commit}}},
+      {"commits",
+       {{commit, {{"synthetic_model.pth", {{"file", model.string()}, {"lfs", true}}}}}}}};
+  hub->set_spec(spec);
+  const std::string sets =
+      " --set store=" + (dir / "runs" / "public.h5").string() +
+      " --set probe.probe=" + (models / "linear_probe_l6.pth").string() +
+      " --set sae_512.sae=" + (models / "sae_l6_resid_pre_512").string() +
+      " --set sae_1024.sae=" + (models / "sae_l6_resid_pre_1024").string() +
+      " --set sae_2048.sae=" + (models / "sae_l6_resid_pre_256").string() +
+      " --set sae_4096.sae=" + (models / "sae_l6_resid_pre_128").string() +
+      // The public model's layer-0 MLP has 2048 neurons, ours 512.
+      " --set max_act_l0_n774.index=300 --set spectrum_l0_n774.index=300 --set games.games=40";
+  const std::string exp = std::string(OTHRUN_SOURCE_DIR) + "/experiments/l6_sae_public.yaml";
+  const CommandResult result = othrun(exp + sets);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto requests = hub->requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].method + " " + requests[0].path,
+            "HEAD /NeelNanda/Othello-GPT-Transformer-Lens/resolve/main/synthetic_model.pth");
+  EXPECT_EQ(requests[1].method + " " + requests[1].path, "GET /cdn/" + model_sha + "?expires=1");
+  const fs::path blob =
+      settings.hub_cache / "models--NeelNanda--Othello-GPT-Transformer-Lens" / "blobs" / model_sha;
+  EXPECT_EQ(read_bytes(blob), read_bytes(model));
+  const Store store(dir / "runs" / "public.h5");
+  const Product product = store.open("cache");
+  EXPECT_EQ(product.root().attrs().get_strings("othrun.fetched_inputs"),
+            std::vector<std::string>{
+                "hf://NeelNanda/Othello-GPT-Transformer-Lens/synthetic_model.pth@main " + commit +
+                " " + model_sha});
+}
+#endif
+
 }  // namespace
 }  // namespace othrun::testing

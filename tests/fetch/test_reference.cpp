@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "fetch/reference.hpp"
 #include "fetch/settings.hpp"
@@ -149,6 +151,17 @@ TEST(Settings, HuggingFaceHubDefaultsAndOverrides) {
   EXPECT_EQ(s.download_timeout_s, 30);
   env.set("HF_HUB_OFFLINE", "0");
   EXPECT_FALSE(settings_from_environment().offline);
+
+  // The token `huggingface-cli login` saved, when HF_TOKEN is not set.
+  const std::string home = ::testing::TempDir() + "othrun-fetch-token";
+  std::filesystem::create_directories(home);
+  std::ofstream(home + "/token") << "hf_saved\n";
+  env.set("HF_TOKEN", nullptr);
+  env.set("HF_HOME", home.c_str());
+  EXPECT_EQ(settings_from_environment().token, "hf_saved");
+  env.set("HF_TOKEN_PATH", (home + "/none").c_str());
+  EXPECT_EQ(settings_from_environment().token, "");
+  std::filesystem::remove_all(home);
 
   env.set("HF_HUB_ETAG_TIMEOUT", "soon");
   EXPECT_THROW(settings_from_environment(), FetchError);
