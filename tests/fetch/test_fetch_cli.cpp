@@ -57,8 +57,8 @@ TEST_F(CliTest, FetchErrorsHaveExitCodes) {
 }
 
 TEST_F(CliTest, TwoProcessesFetchingOneFileDownloadItOnce) {
-  // A body slow enough (2 s) that the second process arrives while the first downloads.
-  spec["behaviour"][weights_sha] = {{"chunk", 20'000}, {"chunk_delay", 0.2}};
+  // A body slow enough (3 s) that the second process arrives while the first downloads.
+  spec["behaviour"][weights_sha] = {{"chunk", 20'000}, {"chunk_delay", 0.3}};
   hub->set_spec(spec);
   const std::string one = env() + OTHRUN_EXE + " fetch hf://org/model/weights.pth";
   const fs::path a = dir / "a", b = dir / "b";
@@ -77,6 +77,28 @@ TEST_F(CliTest, TwoProcessesFetchingOneFileDownloadItOnce) {
   EXPECT_EQ(hub->count("HEAD"), 2);
   EXPECT_THAT(read_bytes(a.string() + ".err") + read_bytes(b.string() + ".err"),
               HasSubstr("waiting for another download"));
+}
+
+TEST_F(CliTest, InterruptedFetchKeepsThePartialFileAndTheNextResumes) {
+  spec["behaviour"][weights_sha] = {{"chunk", 20'000}, {"chunk_delay", 0.3}};
+  hub->set_spec(spec);
+  const std::string one = env() + OTHRUN_EXE + " fetch hf://org/model/weights.pth";
+  // SIGTERM, as Ctrl-C: the transfer stops within a second, the exit code says interrupted.
+  const CommandResult stopped =
+      run_command("{ (" + one + ") & pid=$!; sleep 1.2; kill -TERM $pid; wait $pid; echo rc=$?; }");
+  EXPECT_THAT(stopped.out, HasSubstr("rc=130"));
+  EXPECT_THAT(stopped.err, HasSubstr("a partial download is kept"));
+  const fs::path partial = repo_dir() / "blobs" / (weights_sha + ".incomplete");
+  ASSERT_TRUE(fs::exists(partial));
+  const auto kept = fs::file_size(partial);
+  EXPECT_GT(kept, 0u);
+  EXPECT_LT(kept, weights.size());
+  spec["behaviour"].erase(weights_sha);
+  hub->set_spec(spec);
+  const CommandResult resumed = othrun_fetch("hf://org/model/weights.pth");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(read_bytes(repo_dir() / "blobs" / weights_sha), weights);
+  EXPECT_EQ(hub->requests().back().range, "bytes=" + std::to_string(kept) + "-");
 }
 
 // An experiment importing games from a dataset repository.

@@ -185,8 +185,8 @@ TEST_F(HubTest, SlowBodyIsReceivedWhole) {
 }
 
 TEST_F(HubTest, StalledBodyTimesOutAndResumes) {
-  // Half the file, then silence longer than the download timeout.
-  spec["behaviour"][weights_sha] = {{"chunk", 100'000}, {"chunk_delay", 2.5}};
+  // Half the file, then 4 s of silence: the 1 s timeout (checked about once a second) ends it.
+  spec["behaviour"][weights_sha] = {{"chunk", 100'000}, {"chunk_delay", 4.0}};
   hub->set_spec(spec);
   settings.download_timeout_s = 1;
   EXPECT_EQ(read_bytes(get("hf://org/model/weights.pth").path), weights);

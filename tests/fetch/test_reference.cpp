@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "fetch/download_progress.hpp"
 #include "fetch/reference.hpp"
 #include "fetch/settings.hpp"
 
@@ -90,6 +91,15 @@ TEST(Reference, WhatCountsAsAReference) {
   EXPECT_TRUE(is_commit_hash(std::string(40, 'f')));
   EXPECT_FALSE(is_commit_hash(std::string(40, 'F')));
   EXPECT_FALSE(is_commit_hash("main"));
+}
+
+TEST(DownloadProgress, SizesAndTimesReadLikeTheHubs) {
+  EXPECT_EQ(human_bytes(17), "17 B");
+  EXPECT_EQ(human_bytes(312'000), "312.0 kB");
+  EXPECT_EQ(human_bytes(6'543'210), "6.5 MB");
+  EXPECT_EQ(human_bytes(1.5e9), "1.5 GB");
+  EXPECT_EQ(human_duration(65), "1:05");
+  EXPECT_EQ(human_duration(3723.4), "1:02:03");
 }
 
 // Sets environment variables for one test and restores them after.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <othrun/log.hpp>
+#include <othrun/progress.hpp>
 
 #include "fetch/download.hpp"
 #include "fetch/http_client.hpp"
@@ -81,6 +82,7 @@ HttpResponse head_with_retries(const std::string& url, const Reference& ref,
     request.connect_timeout_s = settings.metadata_timeout_s;
     request.stall_timeout_s = settings.metadata_timeout_s;
     HttpResponse reply = perform(request);
+    if (reply.transport_failed()) check_interrupt();  // Ctrl-C ended the request
     if (!reply.retryable()) return reply;
     if (attempt >= settings.retries) {
       throw HubUnreachable(fmt::format("{}: cannot reach {}: {} (after {} retries)",
