@@ -42,6 +42,12 @@ TEST_F(CliTest, FetchPrintsTheLocalFiles) {
   EXPECT_EQ(othrun_fetch("--cached hf://org/model/weights.pth").exit_code, 0);
 }
 
+TEST_F(CliTest, SystemReportNamesTheHttpLibrary) {
+  const CommandResult result = othrun("--system");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("\nfetch: libcurl/"));
+}
+
 TEST_F(CliTest, FetchErrorsHaveExitCodes) {
   CommandResult result = othrun_fetch("hf://org/model");
   EXPECT_EQ(result.exit_code, 2);
