@@ -21,6 +21,7 @@ between requests:
    "behaviour": {KEY: {...}}}   KEY: an LFS sha256, "resolve:PATH" or a /files/ path; for the GET
                                 of the bytes unless said otherwise:
      "fail_times": N, "fail_status": 500   the first N requests fail with that status
+     "retry_after": S                      ... and say Retry-After: S
      "head_fail_times": N                  the first N HEAD requests on resolve fail with 500
      "cut_after": BYTES, "cut_times": N    the first N bodies end (connection closed) after BYTES
      "chunk": BYTES, "chunk_delay": S      a slow body: BYTES at a time, S seconds apart
@@ -147,7 +148,8 @@ class Handler(BaseHTTPRequestHandler):
             headers["Content-Length"] = str(len(data))
             return self.reply(200, headers, b"", length_given=True)
         if bump(key, "fail") <= behaviour.get("fail_times", 0):
-            return self.reply(behaviour.get("fail_status", 500), {}, b"temporarily broken")
+            headers = {"Retry-After": str(behaviour["retry_after"])} if "retry_after" in behaviour else {}
+            return self.reply(behaviour.get("fail_status", 500), headers, b"temporarily broken")
         status, start = 200, 0
         asked = re.match(r"^bytes=(\d+)-$", self.headers.get("Range", ""))
         if asked and not behaviour.get("ignore_range"):

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include "hub_fixture.hpp"
 
 namespace fs = std::filesystem;
@@ -20,6 +22,16 @@ TEST_F(HubTest, ServerErrorsAreRetriedUntilTheDownloadWorks) {
   EXPECT_EQ(read_bytes(get("hf://org/model/weights.pth").path), weights);
   EXPECT_EQ(hub->count("HEAD"), 2);
   EXPECT_EQ(hub->count("GET", "/cdn/"), 3);
+}
+
+TEST_F(HubTest, TooManyRequestsWaitsAsTheServerAsks) {
+  spec["behaviour"][weights_sha] = {{"fail_times", 1}, {"fail_status", 429}, {"retry_after", 1}};
+  hub->set_spec(spec);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(read_bytes(get("hf://org/model/weights.pth").path), weights);
+  // Retry-After: 1, not the test settings' 0.05 s back-off.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  EXPECT_EQ(hub->count("GET", "/cdn/"), 2);
 }
 
 TEST_F(HubTest, PersistentServerErrorGivesUpAfterTheRetries) {

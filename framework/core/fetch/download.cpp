@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -164,7 +165,10 @@ std::string describe_failure(const HttpResponse& response) {
 void back_off(const Settings& settings, int attempt, const HttpResponse& response) {
   double seconds = std::min(8.0, settings.retry_delay_s * (1 << std::min(attempt - 1, 10)));
   const std::string retry_after = response.header("retry-after");
-  if (!retry_after.empty() && std::all_of(retry_after.begin(), retry_after.end(), ::isdigit)) {
+  const bool seconds_given = !retry_after.empty() && retry_after.size() < 6 &&
+                             std::all_of(retry_after.begin(), retry_after.end(),
+                                         [](unsigned char c) { return std::isdigit(c); });
+  if (seconds_given) {  // (an HTTP date instead is ignored: the back-off applies)
     seconds = std::min(30.0, std::stod(retry_after));
   }
   const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
@@ -179,9 +183,12 @@ void download(const DownloadJob& job, const Settings& settings) {
   int failures = 0;
   while (true) {
     check_interrupt();
-    const std::uint64_t on_disk = size_on_disk(job.partial);
-    if (job.size && on_disk == *job.size && on_disk > 0) return;   // an earlier run got it all
-    if (job.size && on_disk > *job.size) fs::remove(job.partial);  // not this file: start over
+    std::uint64_t on_disk = size_on_disk(job.partial);
+    if (job.size && on_disk == *job.size && on_disk > 0) return;  // an earlier run got it all
+    if (job.size && on_disk > *job.size) {                        // not this file: start over
+      fs::remove(job.partial);
+      on_disk = 0;
+    }
     if (on_disk > 0) log::info("{}: resuming at byte {}", job.name, on_disk);
     std::uint64_t received = 0;
     const HttpResponse response = attempt(job, settings, progress, received);
