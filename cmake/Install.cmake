@@ -3,12 +3,13 @@
 # Every library whose headers are installed is exported, as the name plugins in this tree use:
 #   othrun::core           always
 #   othrun::analysis       always (statistics, SAEs, probes, product readers)
+#   othrun::gpt            always (Othello-GPT checkpoints and configs, LibTorch-free)
 #   othrun::torch          with LibTorch (Othello-GPT forward; its headers are LibTorch-free)
 #   othrun::torch_bridge   with LibTorch (othrun/torch_bridge.hpp: HostTensor <-> at::Tensor)
 #   othrun::train          with LibTorch (training; gpt.hpp and optim.hpp include ATen)
 include(CMakePackageConfigHelpers)
 
-set(OTHRUN_EXPORTED_TARGETS othrun_core othrun_analysis)
+set(OTHRUN_EXPORTED_TARGETS othrun_core othrun_analysis othrun_gpt)
 set(OTHRUN_EXPORTS_TORCH OFF)
 if(TARGET othrun_torch)
   list(APPEND OTHRUN_EXPORTED_TARGETS othrun_torch othrun_torch_bridge)
