@@ -3,14 +3,13 @@
 #include <cuda_runtime.h>
 
 #include "kernels.hpp"
+#include "launch_shape.hpp"
 
 namespace othrun::cuda_gpt::kernels {
 
 namespace {
 
-constexpr int kWarp = 32;
-constexpr int kWarpsPerBlock = 8;
-constexpr int kThreads = 256;
+constexpr int kWarp = kWarpSize;
 
 __device__ float warp_sum(float v) {
   for (int offset = kWarp / 2; offset > 0; offset /= 2)
@@ -23,10 +22,6 @@ __device__ float warp_max(float v) {
     v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
   }
   return v;
-}
-
-unsigned blocks_for(std::int64_t items, int per_block) {
-  return static_cast<unsigned>((items + per_block - 1) / per_block);
 }
 
 __global__ void embed_kernel(const std::int32_t* tokens, const float* W_E, const float* W_pos,
@@ -123,48 +118,48 @@ __global__ void gather_kernel(const float* src, float* dst, math::Gather g, int 
 
 void embed(const std::int32_t* tokens, const float* W_E, const float* W_pos, float* embed,
            float* resid, std::int64_t rows, int n_pos, int d_model, Stream stream) {
-  embed_kernel<<<blocks_for(rows * d_model, kThreads), kThreads, 0, stream>>>(
+  embed_kernel<<<elementwise_launch(rows * d_model).blocks, kThreadsPerBlock, 0, stream>>>(
       tokens, W_E, W_pos, embed, resid, rows, n_pos, d_model);
 }
 
 void layer_norm(const float* x, std::int64_t rows, int n, float eps, const float* w, const float* b,
                 float* out, float* scale, Stream stream) {
-  layer_norm_kernel<<<blocks_for(rows, kWarpsPerBlock), kWarpsPerBlock * kWarp, 0, stream>>>(
+  layer_norm_kernel<<<warp_per_row_launch(rows).blocks, kThreadsPerBlock, 0, stream>>>(
       x, rows, n, eps, w, b, out, scale);
 }
 
 void add_bias(float* x, const float* bias, std::int64_t rows, int n, Stream stream) {
-  add_bias_kernel<<<blocks_for(rows * n, kThreads), kThreads, 0, stream>>>(x, bias, rows * n, n);
+  add_bias_kernel<<<elementwise_launch(rows * n).blocks, kThreadsPerBlock, 0, stream>>>(
+      x, bias, rows * n, n);
 }
 
 void bias_gelu(float* pre, const float* b_in, float* post, std::int64_t rows, int n, bool erf_form,
                Stream stream) {
-  bias_gelu_kernel<<<blocks_for(rows * n, kThreads), kThreads, 0, stream>>>(pre, b_in, post,
-                                                                            rows * n, n, erf_form);
+  bias_gelu_kernel<<<elementwise_launch(rows * n).blocks, kThreadsPerBlock, 0, stream>>>(
+      pre, b_in, post, rows * n, n, erf_form);
 }
 
 void add(const float* a, const float* b, float* out, std::int64_t n, Stream stream) {
-  add_kernel<<<blocks_for(n, kThreads), kThreads, 0, stream>>>(a, b, out, n);
+  add_kernel<<<elementwise_launch(n).blocks, kThreadsPerBlock, 0, stream>>>(a, b, out, n);
 }
 
 void mask_softmax(float* scores, float* pattern, std::int64_t maps, int n_pos, float attn_scale,
                   Stream stream) {
   const std::int64_t rows = maps * n_pos;
-  mask_softmax_kernel<<<blocks_for(rows, kWarpsPerBlock), kWarpsPerBlock * kWarp, 0, stream>>>(
+  mask_softmax_kernel<<<warp_per_row_launch(rows).blocks, kThreadsPerBlock, 0, stream>>>(
       scores, pattern, rows, n_pos, attn_scale);
 }
 
 void log_softmax(float* x, std::int64_t rows, int n, Stream stream) {
-  log_softmax_kernel<<<blocks_for(rows, kWarpsPerBlock), kWarpsPerBlock * kWarp, 0, stream>>>(
-      x, rows, n);
+  log_softmax_kernel<<<warp_per_row_launch(rows).blocks, kThreadsPerBlock, 0, stream>>>(x, rows, n);
 }
 
 void gather(const float* src, float* dst, const math::Gather& g, int batch, int window_begin,
             int window_end, Stream stream) {
   const int kept = window_end - window_begin;
   const std::int64_t total = static_cast<std::int64_t>(batch) * kept * g.H * g.K;
-  gather_kernel<<<blocks_for(total, kThreads), kThreads, 0, stream>>>(src, dst, g, batch,
-                                                                      window_begin, kept);
+  gather_kernel<<<elementwise_launch(total).blocks, kThreadsPerBlock, 0, stream>>>(
+      src, dst, g, batch, window_begin, kept);
 }
 
 }  // namespace othrun::cuda_gpt::kernels

@@ -9,6 +9,7 @@
 
 #include "gpt_math.hpp"
 #include "hook_plan.hpp"
+#include "launch_shape.hpp"
 #include "memory_plan.hpp"
 
 namespace othrun::cuda_gpt {
@@ -137,6 +138,26 @@ TEST(CudaMemoryPlan, FitBatchStaysWithinTheBudget) {
     EXPECT_NE(std::string(e.what()).find("the model and one game need"), std::string::npos)
         << e.what();
   }
+}
+
+}  // namespace
+}  // namespace othrun::cuda_gpt
+
+namespace othrun::cuda_gpt {
+namespace {
+
+TEST(CudaLaunchShape, CoversEveryElementAndRowOnce) {
+  // mlp.hook_pre of a batch of 500 games: 500 * 59 rows of 2048.
+  const std::int64_t n = 500LL * 59 * 2048;
+  const LaunchShape e = elementwise_launch(n);
+  EXPECT_EQ(e.threads, 256u);
+  EXPECT_EQ(e.blocks, 236000u);  // exactly n / 256
+  EXPECT_EQ(elementwise_launch(n + 1).blocks, 236001u);
+  const LaunchShape w = warp_per_row_launch(500 * 59);  // 8 warps a block
+  EXPECT_EQ(w.blocks, (500u * 59 + 7) / 8);
+  EXPECT_GE(static_cast<std::int64_t>(w.blocks) * kWarpsPerBlock, 500 * 59);
+  EXPECT_EQ(elementwise_launch(0).blocks, 0u);
+  EXPECT_THROW(elementwise_launch(std::int64_t{1} << 40), std::length_error);
 }
 
 }  // namespace
