@@ -67,19 +67,24 @@ fi
 
 if [ "$skip_setup" -eq 0 ]; then
   step "installing packages (scripts/setup.sh)"
-  "$root/scripts/setup.sh"
+  "$root/scripts/setup.sh" || { echo "gpu_check: scripts/setup.sh failed (above)" >&2; exit 1; }
 fi
 
 step "building in $build_dir"
+mkdir -p "$build_dir"
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CUDA_COMPILER="$nvcc" >"$build_dir.configure.log" 2>&1 ||
-  { cat "$build_dir.configure.log"; exit 1; }
+  -DCMAKE_CUDA_COMPILER="$nvcc" >"$build_dir/configure.log" 2>&1 ||
+  { cat "$build_dir/configure.log"; exit 1; }
 cmake --build "$build_dir" -j"$(nproc)" --target othrun games inference cuda_inference \
-  test_cuda_device test_cuda_host test_cuda_plan bench_cuda_sgemm
+  test_cuda_device test_cuda_host test_cuda_plan bench_cuda_sgemm ||
+  { echo "gpu_check: the build failed (above)" >&2; exit 1; }
 
 step "cuda tests (every hook of the full-size model against the CPU path)"
-ctest --test-dir "$build_dir" -L cuda --output-on-failure -j"$(nproc)" --timeout 300 \
-  -R 'Cuda' 2>&1 | tee "$build_dir/gpu_check_ctest.log"
+if ! ctest --test-dir "$build_dir" -L cuda --output-on-failure -j"$(nproc)" --timeout 300 \
+  -R 'Cuda' 2>&1 | tee "$build_dir/gpu_check_ctest.log"; then
+  echo "gpu_check: the cuda tests failed (above)" >&2
+  exit 1
+fi
 grep -h "gpu_check:" "$build_dir"/Testing/Temporary/LastTest*.log || true
 if grep -q "Skipped.*CudaGpu\|CudaGpu.*Skipped" "$build_dir/gpu_check_ctest.log"; then
   echo "gpu_check: the GPU tests were skipped although nvidia-smi sees a GPU" >&2
@@ -89,5 +94,5 @@ fi
 step "throughput (cuBLAS sgemm peak, then othrun inference on device: cuda)"
 /usr/bin/python3 "$root/tests/bench/bench_cuda_inference.py" --othrun "$build_dir/bin/othrun" \
   --plugins "$build_dir/plugins-out" --sgemm "$build_dir/tests/bench/bench_cuda_sgemm" \
-  --games "$games" --batch "$batch"
+  --games "$games" --batch "$batch" || { echo "gpu_check: the benchmark failed (above)" >&2; exit 1; }
 step "done"
