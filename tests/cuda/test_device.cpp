@@ -64,9 +64,10 @@ std::string experiment(const std::filesystem::path& model, const std::string& st
       step, model.string());
 }
 
-#define SKIP_WITH_GPU(status)                                                                   \
-  if ((status).available) GTEST_SKIP() << "a GPU is usable here: the unavailable paths do not " \
-                                          "apply"
+#define SKIP_WITH_GPU(status)                                           \
+  if ((status).available)                                               \
+  GTEST_SKIP() << "a GPU is usable here: the unavailable paths do not " \
+                  "apply"
 #define SKIP_WITHOUT_GPU(status) \
   if (!(status).available) GTEST_SKIP() << "no usable GPU: " << (status).reason
 
