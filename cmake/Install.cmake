@@ -21,6 +21,13 @@ endif()
 foreach(target IN LISTS OTHRUN_EXPORTED_TARGETS)
   string(REGEX REPLACE "^othrun_" "" export_name ${target})
   set_target_properties(${target} PROPERTIES EXPORT_NAME ${export_name})
+  # The installed libraries find each other in their own folder (libothrun_train needs
+  # libothrun_torch even when a plugin that links both uses only libothrun_gpt and the linker drops
+  # libothrun_torch from the plugin's own dependencies).
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "SHARED_LIBRARY")
+    set_target_properties(${target} PROPERTIES INSTALL_RPATH "$ORIGIN")
+  endif()
 endforeach()
 
 install(TARGETS ${OTHRUN_EXPORTED_TARGETS} EXPORT othrunTargets
