@@ -283,12 +283,13 @@ void write_dashboards(Out out, const std::vector<StepReport>& steps, const fs::p
 // The SAEs of the store side by side: a table of their stored metrics and one compact figure.
 void write_sae_comparison(Out out, const std::vector<SaeSummary>& saes, size_t& figure_index) {
   if (saes.size() < 2) return;
-  fmt::format_to(out,
-                 "<section id=\"sae-comparison\"><h2>SAEs compared</h2>\n"
-                 "<table class=\"sae-comparison\"><tr><th>step</th><th>status</th><th>hook</th>"
-                 "<th>features</th><th>rows</th><th>MSE</th><th>explained variance</th>"
-                 "<th>L0</th><th>dead features</th><th>next-move loss increase, spliced</th>"
-                 "</tr>\n");
+  fmt::format_to(
+      out,
+      "<section id=\"sae-comparison\"><h2>SAEs compared</h2>\n"
+      "<table class=\"sae-comparison\"><tr><th>step</th><th>status</th><th>hook</th>"
+      "<th>features</th><th>positions</th><th>rows</th><th>MSE</th><th>explained variance</th>"
+      "<th>L0</th><th>dead features</th><th>loss increase, spliced</th>"
+      "</tr>\n");
   bool any_loss = false;
   for (const auto& sae : saes) {
     auto cell = [](const char* key, double value, const std::string& text) {
@@ -307,7 +308,9 @@ void write_sae_comparison(Out out, const std::vector<SaeSummary>& saes, size_t& 
                    escape(sae.label), html::step_anchor(sae.label), escape(sae.label),
                    escape(sae.status), escape(sae.hook));
     fmt::format_to(
-        out, "{}{}{}{}{}{}{}</tr>\n", cell("d_sae", sae.d_sae, fmt::format("{:.0f}", sae.d_sae)),
+        out, "{}<td>{}</td>{}{}{}{}{}{}</tr>\n",
+        cell("d_sae", sae.d_sae, fmt::format("{:.0f}", sae.d_sae)),
+        escape(sae.positions.empty() ? "all" : sae.positions),
         cell("rows", sae.rows, fmt::format("{:.0f}", sae.rows)),
         cell("mse", sae.mse, fmt::format("{:.4f}", sae.mse)),
         cell("explained_variance", sae.explained_variance,
@@ -315,12 +318,20 @@ void write_sae_comparison(Out out, const std::vector<SaeSummary>& saes, size_t& 
         cell("l0", sae.l0, fmt::format("{:.2f}", sae.l0)),
         cell("dead_features", sae.dead_features, fmt::format("{:.0f}", sae.dead_features)), loss);
   }
+  const bool same_positions = std::all_of(saes.begin(), saes.end(), [&saes](const SaeSummary& s) {
+    return s.positions == saes.front().positions;
+  });
   fmt::format_to(out,
-                 "</table>\n<p class=\"meta\">Metrics of each <code>sae_encode</code> step "
-                 "over the rows of its input (<code>metrics/</code> attributes): MSE is the "
-                 "mean squared reconstruction error per element; explained variance 1 - SSE "
-                 "/ total SS; L0 the mean number of features firing per row; dead features "
-                 "fire on no row.{}</p>\n",
+                 "</table>\n<p class=\"meta\">{}Metrics of each <code>sae_encode</code> step "
+                 "(<code>metrics/</code> attributes) over the rows of its input at the positions "
+                 "shown (its <code>metric_positions</code>: compare SAEs on the positions they "
+                 "were trained on, elsewhere the activations can lie far outside their training "
+                 "distribution): MSE is the mean squared reconstruction error per element; "
+                 "explained variance 1 - SSE / total SS; L0 the mean number of features firing "
+                 "per row; dead features fire on none of those rows.{}</p>\n",
+                 same_positions ? ""
+                                : "<b class=\"stale\">The rows cover different positions: their "
+                                  "metrics are not comparable.</b> ",
                  any_loss ? ""
                           : " <b>Not available:</b> the next-move loss with the reconstruction "
                             "spliced in, which needs the model: no step of this store measured "

@@ -34,6 +34,7 @@ figcaption { margin-top: 0.4em; }
 .facts { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
 table.metrics td:first-child { font-family: monospace; }
 td.na { color: #888; font-style: italic; }
+table.sae-comparison { font-size: 0.9em; }
 h3.figure-title { margin: 0.2em 0 0.4em; font-size: 1.05em; }
 #dashboards li { margin: 0.2em 0; }
 )CSS";

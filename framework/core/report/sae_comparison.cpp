@@ -9,12 +9,16 @@
 namespace othrun::report {
 namespace {
 
-std::string stored_hook(const Store& store, const std::string& label) {
+// The hook the features came from and the positions the metrics cover ("" when not stored).
+void read_texts(const Store& store, SaeSummary& sae) {
   try {
-    const Attributes attrs = store.open(label).root().group("features").attrs();
-    return attrs.has("hook") ? attrs.get_string("hook") : "";
+    const Product product = store.open(sae.label);
+    const Attributes features = product.root().group("features").attrs();
+    if (features.has("hook")) sae.hook = features.get_string("hook");
+    const Attributes metrics = product.root().group("metrics").attrs();
+    if (metrics.has("positions")) sae.positions = metrics.get_string("positions");
   } catch (const std::exception&) {
-    return "";
+    // A product that cannot be read has its own note in its section.
   }
 }
 
@@ -34,7 +38,7 @@ std::vector<SaeSummary> summarize_saes(const Store& store, const std::vector<Ste
     SaeSummary sae;
     sae.label = step.label;
     sae.status = step.status;
-    sae.hook = stored_hook(store, step.label);
+    read_texts(store, sae);
     sae.d_sae = *d_sae, sae.mse = *mse, sae.explained_variance = *ev, sae.l0 = *l0;
     sae.dead_features = *dead, sae.rows = *rows;
     sae.loss_clean = step.metric("metrics/loss_clean");

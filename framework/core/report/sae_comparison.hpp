@@ -12,6 +12,7 @@ namespace othrun::report {
 // One SAE as its sae_encode step stored it (metrics/ attributes, docs/analyses.md).
 struct SaeSummary {
   std::string label, status, hook;
+  std::string positions;  // metrics/positions: the positions the metrics cover ("" before 1.1)
   double d_sae = 0, rows = 0, mse = 0, explained_variance = 0, l0 = 0, dead_features = 0;
   std::optional<double> loss_clean, loss_spliced;  // metrics/loss_*: absent unless stored
 };

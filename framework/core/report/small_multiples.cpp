@@ -74,12 +74,22 @@ json panel_trace(PanelKind kind, const PanelGrid& grid, const Series& series, si
   return trace;
 }
 
-void add_axes(json& layout, PanelKind kind, const PanelGrid& grid, int index, const Cell& c,
-              bool bottom_row, bool first_column) {
+void add_axes(json& layout, PanelKind kind, const PanelGrid& grid, const Panel& panel, int index,
+              const Cell& c, bool bottom_row, bool first_column) {
   json x = {
       {"domain", {c.x0, c.x1}}, {"anchor", axis_id('y', index)}, {"tickfont", {{"size", 10}}}};
   if (kind == PanelKind::Bars) x["type"] = "category";
-  if (kind == PanelKind::Lines && grid.log_x) x["type"] = "log";
+  if (kind == PanelKind::Lines && grid.log_x) {
+    // Ticks at the data's x values: plotly's own log ticks (2, 3, ... 1000) say little here.
+    std::vector<double> ticks;
+    for (const auto& series : panel.series)
+      ticks.insert(ticks.end(), series.x.begin(), series.x.end());
+    std::sort(ticks.begin(), ticks.end());
+    ticks.erase(std::unique(ticks.begin(), ticks.end()), ticks.end());
+    x["type"] = "log";
+    x["tickmode"] = "array";
+    x["tickvals"] = ticks;
+  }
   if (bottom_row && !grid.x_title.empty()) x["title"] = {{"text", grid.x_title}};
   json y = {
       {"domain", {c.y0, c.y1}}, {"anchor", axis_id('x', index)}, {"tickfont", {{"size", 10}}}};
@@ -116,7 +126,7 @@ Figure small_multiples(std::string name, PanelKind kind, const PanelGrid& grid,
     for (size_t s = 0; s < panels[i].series.size(); ++s) {
       data.push_back(panel_trace(kind, grid, panels[i].series[s], s, i));
     }
-    add_axes(layout, kind, grid, i, c, i + columns >= count, i % columns == 0);
+    add_axes(layout, kind, grid, panels[i], i, c, i + columns >= count, i % columns == 0);
     titles.push_back({{"text", panels[i].title},
                       {"x", (c.x0 + c.x1) / 2},
                       {"y", c.y1},
