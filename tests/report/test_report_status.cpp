@@ -120,6 +120,8 @@ TEST(ReportStatus, RunnerReportHasOrderStatusErrorsAndStaleMarks) {
   }
   EXPECT_NE(section(page, "games").find("data-status=\"ran\""), std::string::npos);
   EXPECT_LT(page.find("id=\"step-games\""), page.find("id=\"step-zeta\""));
+  // Not steps of the last run: still in their experiment's order (othrun.step_index).
+  EXPECT_LT(page.find("id=\"step-zeta\""), page.find("id=\"step-alpha\""));
 }
 
 // Without a run record the products keep the order they were built in; a recorded run orders

@@ -43,6 +43,7 @@ void read_product(const Store& store, StepReport& step) {
     step.config = text_attr(attrs, "othrun.config");
     step.inputs = text_list_attr(attrs, "othrun.inputs");
     if (attrs.has("othrun.seconds")) step.seconds = attrs.get_float("othrun.seconds");
+    if (attrs.has("othrun.step_index")) step.step_index = attrs.get_int("othrun.step_index");
     step.metrics = read_metrics(product.root());
     step.dashboard_index = text_attr(attrs, "dashboard_index");
     step.dashboard_title = text_attr(attrs, "dashboard_title");
@@ -66,15 +67,16 @@ int depth(const std::map<std::string, const StepReport*>& by_label, const StepRe
 }
 
 // Products no step of the last run names, in the order they were built: start times (ISO 8601,
-// sorting as text) have one-second resolution, so within a second a step comes after those it read.
+// sorting as text) have one-second resolution, so within a second by their place in the experiment
+// (othrun.step_index), and for products written without it, after the steps they read.
 void sort_by_start(std::vector<StepReport>& steps) {
   std::map<std::string, const StepReport*> by_label;
   for (const auto& step : steps) by_label[step.label] = &step;
   std::map<std::string, int> depths;
   for (const auto& step : steps) depths[step.label] = depth(by_label, step, 64);
   std::sort(steps.begin(), steps.end(), [&depths](const StepReport& a, const StepReport& b) {
-    return std::tie(a.started, depths[a.label], a.label) <
-           std::tie(b.started, depths[b.label], b.label);
+    return std::tie(a.started, a.step_index, depths[a.label], a.label) <
+           std::tie(b.started, b.step_index, depths[b.label], b.label);
   });
 }
 

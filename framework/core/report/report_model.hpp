@@ -1,6 +1,7 @@
 // What the report shows of a store, read once: one entry per step. Internal to libothrun_core.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@ struct StepReport {
   std::string config;               // othrun.config (YAML)
   std::vector<std::string> inputs;  // "label:product_id"
   std::optional<double> seconds;
+  std::int64_t step_index = -1;  // othrun.step_index: its place in the experiment that built it
   std::vector<Figure> figures;
   std::vector<Metric> metrics;
   // A product with feature dashboards: their index page, relative to the store's product folder

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <othrun/log.hpp>
@@ -12,10 +12,10 @@
 #include <othrun/report.hpp>
 #include <othrun/store.hpp>
 
+#include "config/stored_contract.hpp"
 #include "runtime/dependencies.hpp"
 #include "runtime/fingerprint.hpp"
 #include "runtime/last_run.hpp"
-#include "config/stored_contract.hpp"
 
 namespace othrun {
 namespace {
@@ -310,6 +310,8 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
       outcome.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       product.root().attrs().set("othrun.seconds", outcome.seconds);
+      // The step's place in its experiment: the report orders products of one second by it.
+      product.root().attrs().set("othrun.step_index", static_cast<std::int64_t>(i));
       store.commit(std::move(product));
       log::info("step '{}' ({}): done in {:.2f} s", step.label, outcome.plugin, outcome.seconds);
     } catch (const Interrupted&) {
