@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <memory>
 #include <optional>
+#include <memory>
 #include <thread>
 
 #include <othrun/log.hpp>
@@ -12,10 +12,10 @@
 #include <othrun/report.hpp>
 #include <othrun/store.hpp>
 
-#include "config/stored_contract.hpp"
 #include "runtime/dependencies.hpp"
 #include "runtime/fingerprint.hpp"
 #include "runtime/last_run.hpp"
+#include "config/stored_contract.hpp"
 
 namespace othrun {
 namespace {
