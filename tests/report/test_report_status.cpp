@@ -192,6 +192,10 @@ TEST(ReportStatus, MetricsSaeComparisonAndDashboardLinks) {
       metrics.set("explained_variance", sae.ev);
       metrics.set("l0", sae.l0);
       metrics.set("dead_features", sae.dead);
+      if (sae.width == 512) {  // a product that measured the spliced loss
+        metrics.set("loss_clean", 2.3579);
+        metrics.set("loss_spliced", 2.5684);
+      }
       store.commit(std::move(product));
     }
     othrun::Product dash = store.begin("dash_sae", provenance("dashboard"));
@@ -220,7 +224,11 @@ TEST(ReportStatus, MetricsSaeComparisonAndDashboardLinks) {
             page.find("<tr data-step=\"sae_512\">", table));
   EXPECT_NE(page.find("data-key=\"mse\" data-value=\"3.0165000000000002\">3.0165<", table),
             std::string::npos);
-  EXPECT_NE(page.find("Not available:</b> the next-move loss"), std::string::npos);
+  // The loss increase where a product stores it, "not stored" elsewhere, and the page says why.
+  EXPECT_NE(page.find("data-key=\"loss_increase\"", table), std::string::npos);
+  EXPECT_NE(page.find("+0.2105 (2.3579 &rarr; 2.5684)", table), std::string::npos);
+  EXPECT_NE(page.find("<td class=\"na\">not stored</td>", table), std::string::npos);
+  EXPECT_NE(page.find("<b>Not available</b> where marked", table), std::string::npos);
   EXPECT_NE(page.find("id=\"fig-report/sae_widths\""), std::string::npos);
 
   // Links relative to the report's folder.

@@ -290,15 +290,15 @@ void write_sae_comparison(Out out, const std::vector<SaeSummary>& saes, size_t& 
       "<th>features</th><th>positions</th><th>rows</th><th>MSE</th><th>explained variance</th>"
       "<th>L0</th><th>dead features</th><th>loss increase, spliced</th>"
       "</tr>\n");
-  bool any_loss = false;
+  bool missing_loss = false;
   for (const auto& sae : saes) {
     auto cell = [](const char* key, double value, const std::string& text) {
       return fmt::format("<td class=\"num\" data-key=\"{}\" data-value=\"{:.17g}\">{}</td>", key,
                          value, text);
     };
     std::string loss = "<td class=\"na\">not stored</td>";
+    missing_loss = missing_loss || !sae.loss_clean || !sae.loss_spliced;
     if (sae.loss_clean && sae.loss_spliced) {
-      any_loss = true;
       loss = cell("loss_increase", *sae.loss_spliced - *sae.loss_clean,
                   fmt::format("{:+.4f} ({:.4f} &rarr; {:.4f})", *sae.loss_spliced - *sae.loss_clean,
                               *sae.loss_clean, *sae.loss_spliced));
@@ -332,11 +332,13 @@ void write_sae_comparison(Out out, const std::vector<SaeSummary>& saes, size_t& 
                  same_positions ? ""
                                 : "<b class=\"stale\">The rows cover different positions: their "
                                   "metrics are not comparable.</b> ",
-                 any_loss ? ""
-                          : " <b>Not available:</b> the next-move loss with the reconstruction "
-                            "spliced in, which needs the model: no step of this store measured "
-                            "it (<code>train_sae</code> records it for the SAEs it trains, "
-                            "docs/training.md).");
+                 missing_loss
+                     ? " <b>Not available</b> where marked <i>not stored</i>: the next-move loss "
+                       "with the reconstruction spliced in, which needs the model; "
+                       "<code>sae_encode</code> does not run it, so no step of this store "
+                       "measured it (<code>train_sae</code> records it for the SAEs it trains, "
+                       "docs/training.md)."
+                     : "");
   write_figure_html(out, "report", sae_comparison_figure(saes), figure_index++);
   fmt::format_to(out, "</section>\n");
 }
