@@ -142,7 +142,8 @@ TEST(ReportStatus, RecordedRunOrdersAndNamesEveryStep) {
   EXPECT_NE(section(page, "b").find("data-status=\"earlier run\""), std::string::npos);
 
   othrun::LastRun run;
-  run.steps = {{"a", "games", "up to date", ""},
+  run.steps = {{"gone", "board", "ran", ""},
+               {"a", "games", "up to date", ""},
                {"b", "board", "ran", ""},
                {"c", "board", "ran", ""},
                {"d", "board", "not run", "depends on x"},
@@ -150,7 +151,7 @@ TEST(ReportStatus, RecordedRunOrdersAndNamesEveryStep) {
   othrun::write_last_run(index, run);
   page = write_page(index);
   std::vector<size_t> at;
-  for (const char* label : {"a", "b", "c", "d", "x", "old"}) {
+  for (const char* label : {"gone", "a", "b", "c", "d", "x", "old"}) {
     at.push_back(page.find(std::string("id=\"step-") + label + "\""));
     ASSERT_NE(at.back(), std::string::npos) << label;
   }
@@ -161,7 +162,10 @@ TEST(ReportStatus, RecordedRunOrdersAndNamesEveryStep) {
   EXPECT_NE(section(page, "x").find("x.npy: row 3: expected 60 moves, found 59"),
             std::string::npos);
   EXPECT_NE(section(page, "old").find("data-status=\"earlier run\""), std::string::npos);
-  EXPECT_NE(page.find("1 up to date, 2 ran, 1 not run, 1 failed, 1 earlier run"),
+  // A product the last run built that has gone since.
+  EXPECT_NE(section(page, "gone").find("Its product is not in the store</b> (not in the store)"),
+            std::string::npos);
+  EXPECT_NE(page.find("1 missing, 1 up to date, 2 ran, 1 not run, 1 failed, 1 earlier run"),
             std::string::npos);
 }
 

@@ -218,6 +218,11 @@ void write_status_note(Out out, const StepReport& step) {
                    "and numbers are not what the current inputs give; rerun the experiment to "
                    "update it.</p>\n",
                    escape(step.status_detail));
+  } else if (step.status == "missing") {
+    fmt::format_to(out,
+                   "<div class=\"errors\"><b>Its product is not in the store</b> ({}), though "
+                   "the last run built or kept it: rerun the experiment.</div>\n",
+                   escape(step.status_detail));
   } else if (step.status == "earlier run") {
     fmt::format_to(out,
                    "<p class=\"note\">Not a step of the last run (removed from the experiment, or "

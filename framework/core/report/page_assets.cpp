@@ -27,7 +27,7 @@ figcaption { margin-top: 0.4em; }
           border-radius: 3px; background: #e8e8ee; color: #333; vertical-align: middle; }
 .status-ran { background: #d8f0d8; color: #1a5e1a; }
 .status-up-to-date { background: #e4eef8; color: #1d4f7a; }
-.status-failed, .status-interrupted { background: #f8d0d0; color: #8a0000; }
+.status-failed, .status-interrupted, .status-missing { background: #f8d0d0; color: #8a0000; }
 .status-not-run { background: #eee; color: #555; }
 .status-stale, .status-stale- { background: #ffe0b0; color: #7a4a00; }
 .step-error pre { background: #fff; white-space: pre-wrap; }

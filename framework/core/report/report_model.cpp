@@ -86,6 +86,9 @@ void set_status(StepReport& step, const LastRunStep* last, const ProductStatus* 
   if (last && last->status != "ran" && last->status != "up to date") {
     step.status = last->status;  // failed, interrupted, not run
     step.status_detail = last->detail;
+  } else if (status && status->state == ProductStatus::State::Missing) {
+    step.status = "missing";  // ran or was skipped, but its product has gone since
+    step.status_detail = status->reason;
   } else if (stale) {
     step.status = "stale";
     step.status_detail = status->reason;

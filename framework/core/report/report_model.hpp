@@ -33,8 +33,9 @@ struct StepReport {
   std::string dashboard_index, dashboard_title;
   std::string error;  // set when the product could not be read in full
   // How the step stands: "ran", "up to date" (skipped in the last run), "failed", "interrupted",
-  // "not run" (the last run's record), "stale" (built from an input that changed since: wins over
-  // ran / up to date), "earlier run" (a product no step of the last run names).
+  // "not run" (the last run's record), "missing" (its product has gone since), "stale" (built from
+  // an input that changed since: wins over ran / up to date), "earlier run" (a product no step of
+  // the last run names).
   std::string status;
   std::string status_detail;  // the error of a failed step, why one was not run or is stale
   std::optional<double> metric(const std::string& name) const;
