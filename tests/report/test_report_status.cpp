@@ -27,6 +27,12 @@ std::string read_text(const fs::path& path) {
   return text.str();
 }
 
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 // The text of the <section> of step `label`.
 std::string section(const std::string& page, const std::string& label) {
   const auto at = page.find("<section class=\"step\" id=\"step-" + label + "\"");
@@ -239,6 +245,10 @@ TEST(ReportStatus, MetricsSaeComparisonAndDashboardLinks) {
   EXPECT_NE(page.find("<a href=\"s.d/dashboards/dash_sae/index.html\">SAE features: sae_512</a>"),
             std::string::npos);
   EXPECT_EQ(page.find("(missing: the page is not beside the store)"), std::string::npos);
+  // ... also from the steps' table, beside the SAE steps' link to the comparison.
+  EXPECT_NE(page.find("<a href=\"s.d/dashboards/dash_sae/index.html\">dashboards</a>"),
+            std::string::npos);
+  EXPECT_EQ(count_of(page, "<a href=\"#sae-comparison\">SAEs compared</a>"), 2u);
 
   if (std::string(OTHRUN_PYTHON3).empty() ||
       run_command(std::string(OTHRUN_PYTHON3) + " -c 'import h5py'").exit_code != 0) {

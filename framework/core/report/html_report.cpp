@@ -74,24 +74,37 @@ std::string relative_link(const fs::path& target, const fs::path& report_dir) {
   return relative.empty() ? "file://" + absolute.generic_string() : relative.generic_string();
 }
 
-void write_contents(Out out, const std::vector<StepReport>& steps) {
+// Each step's figures, its dashboards and its row of the SAE comparison, linked.
+void write_contents(Out out, const std::vector<StepReport>& steps,
+                    const std::vector<SaeSummary>& saes, const fs::path& product_dir,
+                    const fs::path& report_dir) {
   fmt::format_to(out,
                  "<nav><h2>Steps</h2><p class=\"meta\">In the experiment's order, as its last run "
                  "went; a status other than <i>ran</i> or <i>up to date</i> is explained in the "
                  "step's section.</p><table class=\"contents\"><tr><th>step</th><th>plugin</th>"
-                 "<th>status</th><th>seconds</th><th>figures</th></tr>\n");
+                 "<th>status</th><th>seconds</th><th>figures and pages</th></tr>\n");
   for (const auto& step : steps) {
     fmt::format_to(out,
                    "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td><td "
                    "class=\"num\">{}</td><td>",
                    html::step_anchor(step.label), escape(step.label), escape(step.plugin),
                    status_badge(step), step.seconds ? fmt::format("{:.2f}", *step.seconds) : "");
-    for (size_t i = 0; i < step.figures.size(); ++i) {
-      const auto& figure = step.figures[i];
-      fmt::format_to(out, "{}<a href=\"#{}\">{}</a>", i ? ", " : "",
-                     html::figure_anchor(step.label, figure.name),
-                     escape(figure.title.empty() ? figure.name : figure.title));
+    std::vector<std::string> links;
+    for (const auto& figure : step.figures) {
+      links.push_back(fmt::format("<a href=\"#{}\">{}</a>",
+                                  html::figure_anchor(step.label, figure.name),
+                                  escape(figure.title.empty() ? figure.name : figure.title)));
     }
+    if (!step.dashboard_index.empty()) {
+      links.push_back(
+          fmt::format("<a href=\"{}\">dashboards</a>",
+                      escape(relative_link(product_dir / step.dashboard_index, report_dir))));
+    }
+    const bool compared =
+        saes.size() >= 2 && std::any_of(saes.begin(), saes.end(),
+                                        [&](const auto& sae) { return sae.label == step.label; });
+    if (compared) links.push_back("<a href=\"#sae-comparison\">SAEs compared</a>");
+    for (size_t i = 0; i < links.size(); ++i) fmt::format_to(out, "{}{}", i ? ", " : "", links[i]);
     fmt::format_to(out, "</td></tr>\n");
   }
   fmt::format_to(out, "</table></nav>\n");
@@ -400,7 +413,7 @@ std::string render_page(const Store& store, const std::string& experiment_name,
   fmt::format_to(out, "<div id=\"render-errors\" class=\"errors\" hidden></div>\n");
   const fs::path product_dir = store.product_dir();
   write_dashboards(out, steps, product_dir, report_dir);
-  write_contents(out, steps);
+  write_contents(out, steps, saes, product_dir, report_dir);
   size_t figure_index = 0;
   write_sae_comparison(out, saes, figure_index);
   for (const auto& step : steps) write_step(out, step, figure_index, product_dir, report_dir);
