@@ -326,6 +326,8 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
       outcome.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       product.root().attrs().set("othrun.seconds", outcome.seconds);
+      // The step's place in its experiment: the report orders products of one second by it.
+      product.root().attrs().set("othrun.step_index", static_cast<std::int64_t>(i));
       store.commit(std::move(product));
       log::info("step '{}' ({}): done in {:.2f} s", step.label, outcome.plugin, outcome.seconds);
     } catch (const Interrupted&) {
