@@ -1,0 +1,180 @@
+// probe_intervention and sae_intervention end to end through `othrun` on the shipped model, probe
+// and SAE (models/): the probe flip must move the predictions towards the edited board far more
+// than a random direction of the same displacement norm; stored cases must be what the engine
+// says; an SAE edit that changes no feature must change nothing; ranked features must be the
+// correlation product's best.
+#include <gtest/gtest.h>
+
+#include <othrun/games.hpp>
+#include <othrun/othello.hpp>
+#include <othrun/store.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "reference.hpp"
+
+namespace othrun {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path shipped(const std::string& name) { return fs::path(OTHRUN_SOURCE_DIR) / "models" / name; }
+
+test::CommandOutput run_othrun(const fs::path& dir, const std::string& yaml) {
+  std::ofstream(dir / "x.yaml") << yaml;
+  return test::run_command(fmt::format("{} --plugin-path {} --threads 2 {}", OTHRUN_EXE,
+                                       OTHRUN_PLUGIN_DIR, (dir / "x.yaml").string()));
+}
+
+std::string games_step(int n) {
+  return fmt::format(
+      "name: iv\nstore: out.h5\nseed: 5\nsteps:\n"
+      "  - plugin: games\n    label: games\n    games: {}\n    full_games_only: true\n",
+      n);
+}
+
+TEST(ProbeIntervention, ProbeFlipsMoveThePredictionsFarMoreThanARandomDirection) {
+  test::ScratchDir dir;
+  const std::string yaml =
+      games_step(200) +
+      fmt::format(
+          "  - plugin: probe_intervention\n    label: flip\n    model: {}\n    probe: {}\n"
+          "    layers: [3, 4, 5]\n    alphas: [4.0]\n    cases: 100\n",
+          shipped("othello_gpt_default.pth").string(), shipped("linear_probe_l6.pth").string());
+  const auto result = run_othrun(dir.path(), yaml);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  Store store(dir.path() / "out.h5");
+  const Product flip = store.open("flip");
+  const Group& root = flip.root();
+  const auto shift = root.dataset("metrics/logprob_shift").read_all<double>();  // [3, 1, 2]
+  const auto flipped = root.dataset("metrics/errors_flipped").read_all<double>();
+  const double before = root.dataset("metrics/before/errors_flipped").read_all<double>().at(0);
+  ASSERT_EQ(shift.size(), 6u);
+  for (std::size_t l = 0; l < 3; ++l) {
+    const double probe = shift[l * 2], random = shift[l * 2 + 1];
+    // The margin: along the probe the moves the flip makes legal gain log-prob over those it makes
+    // illegal; a random direction of the same displacement norm does next to nothing. A factor 3
+    // leaves room for sampling noise (100 cases) yet fails if the probe direction were no better
+    // than chance.
+    EXPECT_GT(probe, 0.1) << "layer " << l + 3;
+    EXPECT_GT(probe, 3 * std::abs(random)) << "layer " << l + 3;
+    EXPECT_LT(flipped[l * 2], flipped[l * 2 + 1]) << "layer " << l + 3;
+    EXPECT_LT(flipped[l * 2], before) << "layer " << l + 3;
+  }
+
+  // Every stored case is what the engine says: one disc turned over, its legal moves.
+  const Product games_product = store.open("games");
+  const games::GameBatch games = games::GamesReader(games_product).read(0, 200);
+  const auto game = root.dataset("cases/game").read_all<std::int64_t>();
+  const auto position = root.dataset("cases/position").read_all<std::int64_t>();
+  const auto square = root.dataset("cases/square").read_all<std::int64_t>();
+  const auto legal_edited = root.dataset("cases/legal_edited").read_all<std::uint64_t>();
+  const auto black = root.dataset("cases/edited_black").read_all<std::uint64_t>();
+  const auto white = root.dataset("cases/edited_white").read_all<std::uint64_t>();
+  ASSERT_EQ(game.size(), 100u);
+  for (std::size_t c = 0; c < game.size(); ++c) {
+    const othello::Position real =
+        games.position(static_cast<std::uint64_t>(game[c]), static_cast<int>(position[c]));
+    const othello::Bitboard bit = othello::square_bit(static_cast<int>(square[c]));
+    EXPECT_EQ(black[c], real.black() ^ bit);
+    EXPECT_EQ(white[c], real.white() ^ bit);
+    const othello::Position edited(black[c], white[c], real.to_move());
+    EXPECT_EQ(edited.to_move(), real.to_move());
+    EXPECT_EQ(legal_edited[c], edited.valid_moves());
+    EXPECT_NE(legal_edited[c], real.valid_moves());  // require_change
+  }
+}
+
+std::string sae_steps(const std::string& extra) {
+  return games_step(40) +
+         fmt::format(
+             "  - plugin: inference\n    label: cache\n    model: {0}\n"
+             "    hooks: [blocks.6.hook_resid_pre]\n    board_moves: 0\n"
+             "  - plugin: sae_encode\n    label: enc\n    activations: "
+             "cache:blocks.6.hook_resid_pre\n"
+             "    sae: {1}\n"
+             "  - plugin: sae_correlation\n    label: corr\n    features: enc\n"
+             "  - plugin: sae_intervention\n    label: ranked\n    model: {0}\n    sae: {1}\n"
+             "    correlation: corr\n    squares: [C3]\n    state: mine\n    top_features: 1\n"
+             "    probe: {2}\n"
+             "  - plugin: sae_intervention\n    label: unchanged\n    model: {0}\n    sae: {1}\n"
+             "    features: [0, 5, 77]\n    op: scale\n    value: 1.0\n    probe: {2}\n{3}",
+             shipped("othello_gpt_default.pth").string(), shipped("sae_l6_resid_pre_128").string(),
+             shipped("linear_probe_l6.pth").string(), extra);
+}
+
+TEST(SaeIntervention, RankedFeaturesAndAnEditThatChangesNoFeature) {
+  test::ScratchDir dir;
+  const auto result = run_othrun(dir.path(), sae_steps(""));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  Store store(dir.path() / "out.h5");
+
+  // Scaling by 1 changes no feature: the splice leaves every log-prob and probe reading as it was.
+  const Product unchanged = store.open("unchanged");
+  for (const char* name : {"logprob_change", "probe_change", "probe_flips"}) {
+    const auto v = unchanged.root().dataset(name).read_all<double>();
+    std::size_t finite = 0;
+    for (double x : v) {
+      if (std::isnan(x)) continue;
+      ++finite;
+      EXPECT_EQ(x, 0.0) << name;
+    }
+    EXPECT_GT(finite, 0u) << name;
+  }
+  const auto rows = unchanged.root().dataset("rows").read_all<std::int64_t>();
+  EXPECT_EQ(rows.at(0), 40 * 59);  // every (game, position): full games
+
+  // The ranked feature is the correlation product's best for C3 (square 19) being mine.
+  const Product corr = store.open("corr");
+  const auto firing = corr.root().dataset("firing_corr").read_all<float>();
+  std::int64_t best = 0;
+  for (std::int64_t f = 0; f < 128; ++f) {
+    if (firing[static_cast<std::size_t>(f * 192 + 19 * 3 + 2)] >
+        firing[static_cast<std::size_t>(best * 192 + 19 * 3 + 2)])
+      best = f;
+  }
+  const Product ranked = store.open("ranked");
+  EXPECT_EQ(ranked.root().dataset("features/index").read_all<std::int64_t>().at(0), best);
+  EXPECT_EQ(ranked.root().dataset("features/square").read_all<std::int64_t>().at(0), 19);
+  // Ablating it does change the predictions where it fired.
+  const auto lp = ranked.root().dataset("logprob_change").read_all<double>();  // [1, 2, 8, 8]
+  double largest = 0;
+  for (std::size_t s = 64; s < 128; ++s)
+    if (!std::isnan(lp[s])) largest = std::max(largest, std::abs(lp[s]));
+  EXPECT_GT(largest, 1e-3);
+}
+
+TEST(SaeIntervention, RefusesAProbeUpstreamOfTheEdit) {
+  test::ScratchDir dir;
+  const auto result = run_othrun(
+      dir.path(), games_step(5) + fmt::format("  - plugin: sae_intervention\n    model: {}\n"
+                                              "    sae: {}\n    features: [1]\n    probe: {}\n"
+                                              "    probe_hook: resid_post.2\n",
+                                              shipped("othello_gpt_default.pth").string(),
+                                              shipped("sae_l6_resid_pre_128").string(),
+                                              shipped("linear_probe_l6.pth").string()));
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.output.find("comes before the edited hook blocks.6.hook_resid_pre"),
+            std::string::npos)
+      << result.output;
+}
+
+TEST(SaeIntervention, RefusesFeaturesAndCorrelationTogether) {
+  test::ScratchDir dir;
+  const auto result = run_othrun(
+      dir.path(), sae_steps("  - plugin: sae_intervention\n    label: both\n    model: " +
+                            shipped("othello_gpt_default.pth").string() +
+                            "\n    sae: " + shipped("sae_l6_resid_pre_128").string() +
+                            "\n    features: [1]\n    correlation: corr\n    squares: [C3]\n"));
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.output.find("give either `features` or `correlation`"), std::string::npos)
+      << result.output;
+}
+
+}  // namespace
+}  // namespace othrun
