@@ -78,6 +78,17 @@ class SaeIntervention : public Step {
     return s;
   }
 
+  // Without a probe there is no probe reading to store.
+  static DatasetDecls produces(const Config& c) {
+    DatasetDecls out;
+    const Schema schema = describe();
+    for (const DatasetDecl& d : schema.datasets()) {
+      if (c.get_string("probe").empty() && d.name.rfind("probe_", 0) == 0) continue;
+      out.push_back(d);
+    }
+    return out;
+  }
+
   static void validate(const Config& c) {
     const bool listed = !c.get_ints("features").empty(), ranked = c.has("correlation");
     if (listed == ranked)
