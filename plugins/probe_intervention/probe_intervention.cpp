@@ -94,11 +94,33 @@ class ProbeIntervention : public Step {
   static void validate(const Config& c) {
     if (c.get_ints("layers").empty()) throw ConfigError("layers", "give at least one layer");
     if (c.get_floats("alphas").empty()) throw ConfigError("alphas", "give at least one alpha");
+    check_layers(c);
     const PositionRange p = c.get_positions("positions");
     if (p.begin > games::kPositions - 2)
       throw ConfigError("positions", fmt::format("first position {} leaves no next move to predict "
                                                  "(the last is {})",
                                                  p.begin, games::kPositions - 2));
+  }
+
+  // The layers against the model file's shapes (read without LibTorch), so that --check finds a
+  // layer the model lacks. A file an earlier step writes is checked when the step runs.
+  static void check_layers(const Config& c) {
+    const std::filesystem::path model = c.get_path("model");
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(model, ec)) return;
+    gpt::ModelConfig shape;
+    try {
+      shape = gpt::infer_config(
+          gpt::load_checkpoint(model, gpt::CheckpointFormat::Auto, std::nullopt).tensors,
+          model.string());
+    } catch (const Error& error) {
+      throw ConfigError("model", error.what());
+    }
+    for (std::int64_t l : c.get_ints("layers")) {
+      if (l >= shape.n_layers)
+        throw ConfigError("layers", fmt::format("layer {} does not exist: {} has {} layers", l,
+                                                model.filename().string(), shape.n_layers));
+    }
   }
 
   explicit ProbeIntervention(const Config& c)

@@ -90,6 +90,40 @@ TEST(ProbeIntervention, ProbeFlipsMoveThePredictionsFarMoreThanARandomDirection)
   }
 }
 
+TEST(ProbeIntervention, AddingTheDirectionAlsoBeatsTheRandomControl) {
+  test::ScratchDir dir;
+  const std::string yaml =
+      games_step(200) +
+      fmt::format(
+          "  - plugin: probe_intervention\n    label: flip\n    model: {}\n    probe: {}\n"
+          "    layers: [4]\n    mode: add\n    alphas: [5.0]\n    cases: 60\n",
+          shipped("othello_gpt_default.pth").string(), shipped("linear_probe_l6.pth").string());
+  const auto result = run_othrun(dir.path(), yaml);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  Store store(dir.path() / "out.h5");
+  const auto shift = store.open("flip").root().dataset("metrics/logprob_shift").read_all<double>();
+  ASSERT_EQ(shift.size(), 2u);
+  EXPECT_GT(shift[0], 0.1);  // the same margin as for reflect
+  EXPECT_GT(shift[0], 3 * std::abs(shift[1]));
+}
+
+TEST(ProbeIntervention, RefusesALayerTheModelLacksBeforeRunning) {
+  test::ScratchDir dir;
+  std::ofstream(dir.path() / "x.yaml")
+      << games_step(5)
+      << fmt::format(
+             "  - plugin: probe_intervention\n    model: {}\n    probe: {}\n"
+             "    layers: [4, 8]\n",
+             shipped("othello_gpt_default.pth").string(), shipped("linear_probe_l6.pth").string());
+  const auto result =
+      test::run_command(fmt::format("{} --plugin-path {} --check {}", OTHRUN_EXE, OTHRUN_PLUGIN_DIR,
+                                    (dir.path() / "x.yaml").string()));
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.output.find("layer 8 does not exist: othello_gpt_default.pth has 8 layers"),
+            std::string::npos)
+      << result.output;
+}
+
 std::string sae_steps(const std::string& extra) {
   return games_step(40) +
          fmt::format(
