@@ -167,6 +167,7 @@ class ProbeIntervention : public Step {
       log::warn("probe_intervention: only {} of {} cases found (stored as attribute cases)",
                 sel.cases.size(), n_cases_);
 
+    gpt::set_num_threads(ctx.threads());  // --threads: LibTorch's share of the cores
     const auto model = gpt::HookedTransformer::from_file(model_path_, {});
     const analysis::Probe probe = analysis::load_probe(probe_path_, false);
     const gpt::ModelConfig& mc = model.config();

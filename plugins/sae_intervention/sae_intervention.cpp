@@ -130,6 +130,7 @@ class SaeIntervention : public Step {
     const std::string hook = hook_.empty() ? sae->hook_name : hook_;
     if (hook.empty())
       throw ConfigError("hook", fmt::format("{} names no hook: give `hook`", sae_path_.string()));
+    gpt::set_num_threads(ctx.threads());  // --threads: LibTorch's share of the cores
     const auto model = gpt::HookedTransformer::from_file(model_path_, {});
     const gpt::ModelConfig& mc = model.config();
     const std::string full_hook = resolve_hook(hook, mc.n_layers);
