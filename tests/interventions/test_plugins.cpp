@@ -5,9 +5,11 @@
 // correlation product's best.
 #include <gtest/gtest.h>
 
+#include <othrun/analysis/sae.hpp>
 #include <othrun/games.hpp>
 #include <othrun/othello.hpp>
 #include <othrun/store.hpp>
+#include <othrun/torch/hooked_transformer.hpp>
 
 #include <fmt/format.h>
 
@@ -181,6 +183,57 @@ TEST(SaeIntervention, RankedFeaturesAndAnEditThatChangesNoFeature) {
   for (std::size_t s = 64; s < 128; ++s)
     if (!std::isnan(lp[s])) largest = std::max(largest, std::abs(lp[s]));
   EXPECT_GT(largest, 1e-3);
+
+  // The stored board is the mean over rows of what the model computes with that edit, recomputed
+  // here through the edit API on the same games: all rows, and the rows where the feature fired.
+  const games::GameBatch games = games::GamesReader(store.open("games")).read(0, 40);
+  std::vector<std::int64_t> tokens(40 * 59);
+  for (std::uint64_t g = 0; g < 40; ++g)
+    for (int t = 0; t < 59; ++t)
+      tokens[g * 59 + static_cast<std::uint64_t>(t)] = games.tokens[games::GameBatch::index(g, t)];
+  const HostTensor input = HostTensor::from_values<std::int64_t>({40, 59}, tokens);
+  const auto model = gpt::HookedTransformer::from_file(shipped("othello_gpt_default.pth"), {});
+  auto sae = std::make_shared<analysis::Sae>(analysis::load_sae(shipped("sae_l6_resid_pre_128")));
+  const std::string hook = "blocks.6.hook_resid_pre";
+  gpt::RunRequest request;
+  request.logits = gpt::LogitsOutput::LogProbs;
+  request.hooks = {hook};
+  const gpt::Cache clean = model.run(input, request);
+  request.hooks.clear();
+  request.edits = {gpt::Edit::sae_features(hook, sae, {{best, gpt::FeatureEdit::Op::Set, 0.0}})};
+  const gpt::Cache edited = model.run(input, request);
+  std::vector<float> acts(40 * 59 * static_cast<std::size_t>(sae->d_sae));
+  sae->encode(clean.at(hook).data_as<float>(), 40 * 59, acts.data());
+  std::vector<double> sum(2 * 64);
+  double fired_rows = 0;
+  for (std::size_t r = 0; r < 40 * 59; ++r) {
+    const bool fired =
+        acts[r * static_cast<std::size_t>(sae->d_sae) + static_cast<std::size_t>(best)] > 0;
+    fired_rows += fired;
+    for (int token = 1; token <= 60; ++token) {
+      const auto s = static_cast<std::size_t>(othello::token_to_square(token));
+      const double d =
+          double{
+              edited.at("log_probs").data_as<float>()[r * 61 + static_cast<std::size_t>(token)]} -
+          double{clean.at("log_probs").data_as<float>()[r * 61 + static_cast<std::size_t>(token)]};
+      sum[s] += d;
+      if (fired) sum[64 + s] += d;
+    }
+  }
+  const auto stored_rows = ranked.root().dataset("rows").read_all<std::int64_t>();
+  ASSERT_EQ(stored_rows.at(1), static_cast<std::int64_t>(fired_rows));
+  ASSERT_GT(fired_rows, 0);
+  for (std::size_t s = 0; s < 64; ++s) {
+    if (!othello::is_move_square(static_cast<int>(s))) {
+      EXPECT_TRUE(std::isnan(lp[s]) && std::isnan(lp[64 + s])) << s;
+      continue;
+    }
+    // The plugin ran the 40 games as one batch too, on the same thread count as this process
+    // may not: float32 log-probs then differ in the last bits (~1e-6 of values ~10); means of
+    // such differences stay far below 1e-4, while a wrong row set or sign is off by > 1e-2.
+    EXPECT_NEAR(lp[s], sum[s] / (40 * 59), 1e-4) << s;
+    EXPECT_NEAR(lp[64 + s], sum[64 + s] / fired_rows, 1e-4) << s;
+  }
 }
 
 TEST(SaeIntervention, RefusesAProbeUpstreamOfTheEdit) {
