@@ -5,6 +5,7 @@
 // correlation product's best.
 #include <gtest/gtest.h>
 
+#include <othrun/analysis/probe.hpp>
 #include <othrun/analysis/sae.hpp>
 #include <othrun/games.hpp>
 #include <othrun/othello.hpp>
@@ -90,6 +91,52 @@ TEST(ProbeIntervention, ProbeFlipsMoveThePredictionsFarMoreThanARandomDirection)
     EXPECT_EQ(legal_edited[c], edited.valid_moves());
     EXPECT_NE(legal_edited[c], real.valid_moves());  // require_change
   }
+
+  // The stored metric is the mean of the stored per-case predictions...
+  const auto topn = root.dataset("predictions/topn").read_all<std::uint64_t>();  // [3, 1, 2, 100]
+  const auto errors_topn = root.dataset("metrics/errors_topn").read_all<double>();
+  for (std::size_t slot = 0; slot < 6; ++slot) {
+    double sum = 0;
+    for (std::size_t c = 0; c < 100; ++c)
+      sum += othello::count(topn[slot * 100 + c] ^ legal_edited[c]);
+    EXPECT_NEAR(errors_topn[slot], sum / 100, 1e-12) << slot;
+  }
+  // ...and the cases' predictions are what the model gives with the reflection at their position
+  // (layer 3, alpha 4, probe direction), recomputed one case at a time through the edit API. The
+  // plugin ran batches: float32 log-probs may differ in the last bits, so a case whose n-th and
+  // (n+1)-th moves are within 1e-4 could rank them either way and is not compared.
+  const auto model = gpt::HookedTransformer::from_file(shipped("othello_gpt_default.pth"), {});
+  const analysis::Probe probe = analysis::load_probe(shipped("linear_probe_l6.pth"), false);
+  int compared = 0;
+  for (std::size_t c = 0; c < 10; ++c) {
+    const int t = static_cast<int>(position[c]);
+    std::vector<std::int64_t> tokens;
+    for (int i = 0; i <= t; ++i)
+      tokens.push_back(
+          games.tokens[games::GameBatch::index(static_cast<std::uint64_t>(game[c]), i)]);
+    std::vector<float> direction(128);
+    for (std::size_t k = 0; k < 128; ++k)
+      direction[k] = probe.mine_dir[k * 64 + static_cast<std::size_t>(square[c])];
+    gpt::RunRequest request;
+    request.logits = gpt::LogitsOutput::LogProbs;
+    request.edits = {gpt::Edit::scale_along("blocks.3.hook_resid_post",
+                                            HostTensor::from_values<float>({128}, direction),
+                                            {-4.0}, gpt::Positions::at({t}))};
+    const gpt::Cache out =
+        model.run(HostTensor::from_values<std::int64_t>({1, t + 1}, tokens), request);
+    const float* lp = out.at("log_probs").data_as<float>() + static_cast<std::size_t>(t) * 61;
+    std::vector<int> order(60);
+    for (int i = 0; i < 60; ++i) order[static_cast<std::size_t>(i)] = i + 1;
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return lp[a] > lp[b]; });
+    const auto n = static_cast<std::size_t>(othello::count(legal_edited[c]));
+    if (n < 60 && lp[order[n - 1]] - lp[order[n]] < 1e-4) continue;
+    othello::Bitboard expected = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      expected |= othello::square_bit(othello::token_to_square(order[i]));
+    EXPECT_EQ(topn[c], expected) << "case " << c;  // slot [layer 3, alpha 4, probe] = 0
+    ++compared;
+  }
+  EXPECT_GT(compared, 5);
 }
 
 TEST(ProbeIntervention, AddingTheDirectionAlsoBeatsTheRandomControl) {
