@@ -6,6 +6,7 @@
 #include <othrun/report.hpp>
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -144,11 +145,10 @@ void expect_correlation_figures(const Store& store, const std::string& label,
   for (std::size_t i = 0; i < feature.size(); ++i) {
     EXPECT_EQ(cells.back()[i], "pair_counts");
     const std::string st = notebook ? "Empty" : states[state[i]];
-    EXPECT_EQ(titles[i].at("text"),
-              "F" + std::to_string(feature[i]) + " vs Is" + st + "(" + labels[i] + ")");
+    EXPECT_EQ(titles[i].at("text"), fmt::format("F{} vs Is{}({})", feature[i], st, labels[i]));
     const auto& in_state = bars.trace(2 * i);
     const auto& not_in_state = bars.trace(2 * i + 1);
-    const std::string axis = i == 0 ? "x" : "x" + std::to_string(i + 1);
+    const std::string axis = i == 0 ? std::string("x") : fmt::format("x{}", i + 1);
     EXPECT_EQ(in_state.at("xaxis"), axis);
     EXPECT_EQ(in_state.at("x"), nlohmann::json({"False", "True"}));
     EXPECT_EQ(in_state.at("y"), nlohmann::json({counts[i * 4 + 2], counts[i * 4 + 3]}));
