@@ -1,0 +1,78 @@
+// Writes a dashboard's folder: index.html and unit.html (static pages, the same for every
+// dashboard), and the data they load lazily with <script> tags (file:// forbids fetch()):
+//   data/meta.js       what the units are and which sections have data (or why not)
+//   data/index.js      one row per unit for the index table
+//   data/u/<i>.js      everything one unit's view draws
+// The folder is written as <dir>.partial and renamed into place when complete (docs/dashboards.md).
+#pragma once
+
+#include "unit_summary.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace othrun::dashboard {
+
+struct ExampleView {
+  Example example;
+  std::uint64_t game = 0;
+  std::int64_t position = 0;
+  std::string board;         // 64 chars: 'b' black, 'w' white, '.' empty (the true board)
+  int move = -1;             // square of the move just played (-1: none)
+  int mover = 0;             // +1 black, -1 white played it
+  int to_move = 0;           // +1 black, -1 white to move next, 0 game over
+  std::vector<float> probs;  // [64] next-move probabilities (NaN centre), empty when unavailable
+  std::vector<float> spark;  // the unit's value at each cached position of the game (NaN past end)
+};
+
+struct UnitView {
+  std::int64_t index = 0;
+  std::string name;
+  UnitSummary summary;
+  std::vector<ExampleView> examples;
+  const float* effect = nullptr;     // [64] or null
+  const float* cos_blank = nullptr;  // [64] or null
+  const float* cos_mine = nullptr;   // [64] or null
+};
+
+// Page-wide facts; a `*_note` says why a section is empty (shown on the page as written).
+struct DashboardMeta {
+  std::string label, title, description, kind;  // kind: feature, neuron, probe
+  std::int64_t units = 0, positions_first = 0, positions_count = 0;
+  std::uint64_t games = 0, rows = 0;
+  std::string state_source;  // where the board-state statistics come from
+  std::string probs_source, probs_note;
+  std::string direction_source, direction_note;
+  bool has_effect = false, has_cosines = false;
+  std::string ablation_note;
+  SummaryOptions options;
+};
+
+class PageWriter {
+ public:
+  // Writes into `final_dir` + ".partial" (emptied first).
+  explicit PageWriter(std::filesystem::path final_dir);
+  void write_unit(const UnitView& unit);
+  // Writes the index, meta and pages, then replaces `final_dir` with the finished folder.
+  void finish(const DashboardMeta& meta);
+  // Bytes written so far (data and pages).
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  void write_file(const std::filesystem::path& relative, const std::string& text);
+
+  struct IndexRow {
+    std::string name;
+    double density = 0, mean = 0;
+    float max = 0;
+    int column = -1;
+    float firing_corr = 0, f1 = 0, auroc = 0;
+  };
+  std::filesystem::path final_dir_, partial_dir_;
+  std::vector<std::optional<IndexRow>> rows_;
+  std::uint64_t bytes_ = 0;
+};
+
+}  // namespace othrun::dashboard
