@@ -217,6 +217,7 @@ class Dashboard : public Step {
 
   Config config_;
   SummaryOptions options_;
+  UnitKind source_kind_ = UnitKind::Feature;
   std::vector<UnitView> views_;
   std::uint64_t chunk_games() const {
     return static_cast<std::uint64_t>(config_.get_int("chunk_games"));
@@ -273,25 +274,30 @@ void Dashboard::summarize_block(const std::vector<float>& block, std::int64_t fi
                                 const std::vector<float>* external, std::uint64_t seed,
                                 int threads) {
   const std::size_t rows = table.keep.size();
-  const std::size_t per_state = static_cast<std::size_t>(views_.size()) * kStateColumns;
+  const std::size_t per_state = views_.size() * kStateColumns;
+  // Dense units' state sums by matrix products; sparse features' by their non-zero values.
+  std::vector<StateSums> dense;
+  if (!external && source_kind_ != UnitKind::Feature) dense = block_state_sums(block, count, table);
   auto work = [&](int t) {
     for (std::int64_t u = t; u < count; u += threads) {
       const std::int64_t unit = first + u;
-      std::optional<StateStats> ext;
+      const std::span<const float> values(block.data() + static_cast<std::size_t>(u) * rows, rows);
+      StateStats stats;
       if (external) {
-        ext.emplace();
-        std::vector<float>* fields[] = {&ext->firing_corr, &ext->act_corr, &ext->f1, &ext->auroc};
+        std::vector<float>* fields[] = {&stats.firing_corr, &stats.act_corr, &stats.f1,
+                                        &stats.auroc};
         for (std::size_t k = 0; k < 4; ++k) {
           const float* at =
               external->data() + k * per_state + static_cast<std::size_t>(unit) * kStateColumns;
           fields[k]->assign(at, at + kStateColumns);
         }
+      } else {
+        stats = state_stats(
+            dense.empty() ? state_sums(values, table) : dense[static_cast<std::size_t>(u)], table);
       }
-      UnitView& view = views_[static_cast<std::size_t>(unit)];
-      view.summary = summarize(
-          std::span<const float>(block.data() + static_cast<std::size_t>(u) * rows, rows), table,
-          options_, seed + static_cast<std::uint64_t>(unit) * 0x9E3779B97F4A7C15ull,
-          ext ? &*ext : nullptr);
+      views_[static_cast<std::size_t>(unit)].summary = summarize(
+          values, table, options_, seed + static_cast<std::uint64_t>(unit) * 0x9E3779B97F4A7C15ull,
+          stats, external == nullptr);
     }
   };
   std::vector<std::thread> pool;
@@ -503,6 +509,7 @@ void Dashboard::write_datasets(Group& root, const std::vector<float>* effect,
 
 void Dashboard::run(RunContext& ctx) {
   const UnitSource source = open_source(ctx);
+  source_kind_ = source.kind();
   const games::GamesReader games(ctx.input("games"));
   analysis::check_alignment(source.games(), games.size(), source.span(), "dashboard");
   const games::GameBatch batch = games.read(0, source.games());

@@ -93,8 +93,9 @@ void PageWriter::write_file(const fs::path& relative, const std::string& text) {
 }
 
 void PageWriter::write_unit(const UnitView& unit) {
+  if (unit.index / kUnitsPerFile != chunk_ && !chunk_text_.empty()) flush_chunk();
+  chunk_ = unit.index / kUnitsPerFile;
   JsonText j;
-  j.raw("othrunDashboard.unit(");
   j.begin_object();
   j.key("index").value(unit.index).key("name").value(unit.name);
   write_summary(j, unit.summary);
@@ -112,8 +113,8 @@ void PageWriter::write_unit(const UnitView& unit) {
     }
   }
   j.end_object();
-  j.raw(");\n");
-  write_file(fs::path("data") / "u" / fmt::format("{}.js", unit.index), j.str());
+  chunk_text_ += chunk_text_.empty() ? "othrunDashboard.units([\n" : ",\n";
+  chunk_text_ += j.str();
 
   const auto at = static_cast<std::size_t>(unit.index);
   if (rows_.size() <= at) rows_.resize(at + 1);
@@ -128,7 +129,13 @@ void PageWriter::write_unit(const UnitView& unit) {
   rows_[at] = row;
 }
 
+void PageWriter::flush_chunk() {
+  write_file(fs::path("data") / "u" / fmt::format("{}.js", chunk_), chunk_text_ + "]);\n");
+  chunk_text_.clear();
+}
+
 void PageWriter::finish(const DashboardMeta& meta) {
+  if (!chunk_text_.empty()) flush_chunk();
   JsonText m;
   m.raw("othrunDashboard.meta(");
   m.begin_object();
@@ -144,6 +151,7 @@ void PageWriter::finish(const DashboardMeta& meta) {
   m.key("has_effect").value(meta.has_effect).key("has_cosines").value(meta.has_cosines);
   m.key("ablation_note").value(meta.ablation_note);
   m.key("groups").value(meta.options.groups).key("bins").value(meta.options.bins);
+  m.key("units_per_file").value(kUnitsPerFile);
   m.end_object();
   m.raw(");\n");
   write_file(fs::path("data") / "meta.js", m.str());

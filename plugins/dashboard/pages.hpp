@@ -2,7 +2,8 @@
 // dashboard), and the data they load lazily with <script> tags (file:// forbids fetch()):
 //   data/meta.js       what the units are and which sections have data (or why not)
 //   data/index.js      one row per unit for the index table
-//   data/u/<i>.js      everything one unit's view draws
+//   data/u/<c>.js      everything the views of units 16c .. 16c + 15 draw (files of 16 units:
+//                      1,536 small files cost more to create than to load 16 units' data)
 // The folder is written as <dir>.partial and renamed into place when complete (docs/dashboards.md).
 #pragma once
 
@@ -50,11 +51,13 @@ struct DashboardMeta {
   SummaryOptions options;
 };
 
+inline constexpr std::int64_t kUnitsPerFile = 16;
+
 class PageWriter {
  public:
   // Writes into `final_dir` + ".partial" (emptied first).
   explicit PageWriter(std::filesystem::path final_dir);
-  void write_unit(const UnitView& unit);
+  void write_unit(const UnitView& unit);  // in increasing unit order
   // Writes the index, meta and pages, then replaces `final_dir` with the finished folder.
   void finish(const DashboardMeta& meta);
   // Bytes written so far (data and pages).
@@ -62,6 +65,7 @@ class PageWriter {
 
  private:
   void write_file(const std::filesystem::path& relative, const std::string& text);
+  void flush_chunk();
 
   struct IndexRow {
     std::string name;
@@ -73,6 +77,8 @@ class PageWriter {
   std::filesystem::path final_dir_, partial_dir_;
   std::vector<std::optional<IndexRow>> rows_;
   std::uint64_t bytes_ = 0;
+  std::int64_t chunk_ = 0;
+  std::string chunk_text_;
 };
 
 }  // namespace othrun::dashboard

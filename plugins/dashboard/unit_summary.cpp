@@ -1,7 +1,11 @@
 #include "unit_summary.hpp"
 
+#include <cblas.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <set>
@@ -16,10 +20,22 @@ struct Entry {
   std::uint32_t row;
 };
 
-// Ascending by value; equal values by descending row, so that walking from the end gives the
-// largest values first and, among equal ones, the earliest row first.
-bool ascending(const Entry& a, const Entry& b) {
-  return a.value < b.value || (a.value == b.value && a.row > b.row);
+// Stable LSD radix sort by value (float bits mapped to an order-preserving unsigned key): O(n),
+// where std::sort of a dense unit's ~60k values per unit dominated the step.
+void radix_sort(std::vector<Entry>& entries) {
+  auto key = [](float v) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    return (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
+  };
+  std::vector<Entry> buffer(entries.size());
+  for (int shift = 0; shift < 32; shift += 8) {
+    std::array<std::size_t, 257> start{};
+    for (const Entry& e : entries) ++start[((key(e.value) >> shift) & 0xff) + 1];
+    for (std::size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+    for (const Entry& e : entries) buffer[start[(key(e.value) >> shift) & 0xff]++] = e;
+    entries.swap(buffer);
+  }
 }
 
 void fill_histogram(const std::vector<Entry>& sorted, int bins, UnitSummary& s) {
@@ -65,18 +81,25 @@ void pick_examples(const std::vector<Entry>& sorted, std::size_t first_active,
   for (std::size_t g = groups; g-- > 0;) {
     const std::size_t begin = first_active + g * m / groups;
     const std::size_t end = first_active + (g + 1) * m / groups;
-    std::vector<std::size_t> members;
-    for (std::size_t i = begin; i < end; ++i)
-      if (!taken.count(table.prefix[sorted[i].row])) members.push_back(i);
-    std::shuffle(members.begin(), members.end(), rng);
+    // Random members whose moves are not shown yet: draws with retries (cheap, groups are large),
+    // then, for a group that is mostly taken, a scan of what is left.
     std::vector<std::size_t> chosen;
-    for (std::size_t i : members) {
-      if (static_cast<int>(chosen.size()) == options.group_examples) break;
-      if (!taken.count(table.prefix[sorted[i].row])) {
-        taken.insert(table.prefix[sorted[i].row]);
-        chosen.push_back(i);
+    auto fits = [&](std::size_t i) { return !taken.count(table.prefix[sorted[i].row]); };
+    auto choose = [&](std::size_t i) {
+      taken.insert(table.prefix[sorted[i].row]);
+      chosen.push_back(i);
+    };
+    const auto wanted = static_cast<std::size_t>(options.group_examples);
+    if (end > begin) {
+      std::uniform_int_distribution<std::size_t> pick(begin, end - 1);
+      for (int attempt = 0; attempt < 16 * options.group_examples && chosen.size() < wanted;
+           ++attempt) {
+        const std::size_t i = pick(rng);
+        if (fits(i)) choose(i);
       }
     }
+    for (std::size_t i = begin; i < end && chosen.size() < wanted; ++i)
+      if (fits(i)) choose(i);
     std::sort(chosen.begin(), chosen.end(), [](std::size_t a, std::size_t b) { return a > b; });
     for (std::size_t i : chosen)
       s.examples.push_back({sorted[i].row, sorted[i].value, static_cast<int>(g),
@@ -84,18 +107,18 @@ void pick_examples(const std::vector<Entry>& sorted, std::size_t first_active,
   }
 }
 
-// AUROC of the unit's value as a score for "square in state" (Mann-Whitney with mid-ranks over
-// every kept row; the zeros, not in `sorted`, share one mid-rank).
-float rank_auroc(const std::vector<Entry>& sorted, const RowTable& table, int column) {
+// AUROC of the unit's value as a score for each state in `states` (Mann-Whitney with mid-ranks
+// over every kept row; the zeros, not in `sorted`, share one mid-rank).
+std::vector<float> ranked_auroc(const std::vector<Entry>& sorted, const RowTable& table,
+                                const std::vector<StateScore>& states) {
   const auto n = static_cast<double>(table.kept);
-  const auto c = static_cast<double>(table.class_count[static_cast<std::size_t>(column)]);
-  if (c == 0 || c == n) return std::numeric_limits<float>::quiet_NaN();
-  const std::size_t square = static_cast<std::size_t>(column / 3);
-  const auto state = static_cast<std::uint8_t>(column % 3);
   const double zeros = n - static_cast<double>(sorted.size());
-  double rank_sum = 0, in_class = 0, below = 0;  // below: ranks used before the current run
+  const std::size_t k = states.size();
+  std::vector<double> rank_sum(k, 0.0), in_class(k, 0.0);
+  std::vector<double> rank(table.keep.size(), 0.0);  // mid-rank of each non-zero row (ranks >= 1)
+  double below = 0;      // ranks taken before the current run of equal values
+  double zero_rank = 0;  // the mid-rank the zeros share: after the negatives, before positives
   bool zeros_placed = false;
-  double zero_rank = 0;  // the mid-rank the zeros share: after the negatives, before the positives
   for (std::size_t i = 0; i < sorted.size();) {
     if (!zeros_placed && sorted[i].value > 0) {
       zero_rank = below + (zeros + 1) / 2;
@@ -105,18 +128,31 @@ float rank_auroc(const std::vector<Entry>& sorted, const RowTable& table, int co
     std::size_t j = i;
     while (j < sorted.size() && sorted[j].value == sorted[i].value) ++j;
     const double mid = below + (static_cast<double>(j - i) + 1) / 2;
-    for (std::size_t k = i; k < j; ++k) {
-      if (table.codes[std::size_t{sorted[k].row} * 64 + square] == state) {
-        rank_sum += mid;
-        in_class += 1;
-      }
-    }
+    for (std::size_t e = i; e < j; ++e) rank[sorted[e].row] = mid;
     below += static_cast<double>(j - i);
     i = j;
   }
+  // Then the rows in order (the board states are read sequentially, not at random).
+  for (std::size_t r = 0; r < rank.size(); ++r) {
+    if (rank[r] == 0) continue;  // a zero (its rank is added below) or a row that does not exist
+    const std::uint8_t* codes = table.codes.data() + r * 64;
+    for (std::size_t q = 0; q < k; ++q) {
+      if (codes[states[q].column / 3] == states[q].column % 3) {
+        rank_sum[q] += rank[r];
+        in_class[q] += 1;
+      }
+    }
+  }
   if (!zeros_placed) zero_rank = below + (zeros + 1) / 2;
-  rank_sum += (c - in_class) * zero_rank;
-  return static_cast<float>((rank_sum - c * (c + 1) / 2) / (c * (n - c)));
+  std::vector<float> out(k, std::numeric_limits<float>::quiet_NaN());
+  for (std::size_t q = 0; q < k; ++q) {
+    const auto c =
+        static_cast<double>(table.class_count[static_cast<std::size_t>(states[q].column)]);
+    if (c == 0 || c == n) continue;
+    const double total = rank_sum[q] + (c - in_class[q]) * zero_rank;
+    out[q] = static_cast<float>((total - c * (c + 1) / 2) / (c * (n - c)));
+  }
+  return out;
 }
 
 std::vector<StateScore> top_states(const StateStats& stats, int count) {
@@ -159,22 +195,70 @@ RowTable make_row_table(std::vector<std::uint8_t> keep, std::vector<std::uint8_t
   return t;
 }
 
-StateStats state_stats(std::span<const float> values, const RowTable& table) {
-  std::vector<double> sum_class(kStateColumns, 0.0);
-  std::vector<std::int64_t> fired_class(kStateColumns, 0);
-  double sum = 0, sum_sq = 0, fired = 0;
+StateSums state_sums(std::span<const float> values, const RowTable& table) {
+  StateSums out;
+  out.value_in_class.assign(kStateColumns, 0.0);
+  out.fired_in_class.assign(kStateColumns, 0.0);
   for (std::size_t r = 0; r < values.size(); ++r) {
     const float v = values[r];
     if (!table.keep[r] || v == 0) continue;
-    sum += v;
-    sum_sq += double{v} * v;
+    out.sum += v;
+    out.sum_sq += double{v} * v;
     const std::uint8_t* codes = table.codes.data() + r * 64;
-    for (std::size_t s = 0; s < 64; ++s) sum_class[s * 3 + codes[s]] += v;
+    for (std::size_t s = 0; s < 64; ++s) out.value_in_class[s * 3 + codes[s]] += v;
     if (v > 0) {
-      fired += 1;
-      for (std::size_t s = 0; s < 64; ++s) ++fired_class[s * 3 + codes[s]];
+      out.fired += 1;
+      for (std::size_t s = 0; s < 64; ++s) out.fired_in_class[s * 3 + codes[s]] += 1;
     }
   }
+  return out;
+}
+
+std::vector<StateSums> block_state_sums(const std::vector<float>& block, std::int64_t count,
+                                        const RowTable& table) {
+  const std::size_t rows = table.keep.size(), units = static_cast<std::size_t>(count);
+  constexpr std::size_t kChunk = 1024;
+  // C [2 * units, 192] += A [2 * units, chunk] (values, then fired indicators) x B [chunk, 192]
+  // (one-hot board states; rows that do not exist are zero).
+  std::vector<double> a(2 * units * kChunk), b(kChunk * kStateColumns),
+      c(2 * units * kStateColumns);
+  std::vector<StateSums> out(units);
+  for (std::size_t r0 = 0; r0 < rows; r0 += kChunk) {
+    const std::size_t n = std::min(kChunk, rows - r0);
+    std::fill(b.begin(), b.end(), 0.0);
+    for (std::size_t r = 0; r < n; ++r) {
+      if (!table.keep[r0 + r]) continue;
+      const std::uint8_t* codes = table.codes.data() + (r0 + r) * 64;
+      for (std::size_t s = 0; s < 64; ++s) b[r * kStateColumns + s * 3 + codes[s]] = 1.0;
+    }
+    for (std::size_t u = 0; u < units; ++u) {
+      const float* v = block.data() + u * rows + r0;
+      double* av = a.data() + u * n;
+      double* af = a.data() + (units + u) * n;
+      for (std::size_t r = 0; r < n; ++r) {
+        const double x = table.keep[r0 + r] ? double{v[r]} : 0.0;
+        av[r] = x;
+        af[r] = x > 0 ? 1.0 : 0.0;
+        out[u].sum += x;
+        out[u].sum_sq += x * x;
+        out[u].fired += af[r];
+      }
+    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(2 * units),
+                kStateColumns, static_cast<int>(n), 1.0, a.data(), static_cast<int>(n), b.data(),
+                kStateColumns, 1.0, c.data(), kStateColumns);
+  }
+  for (std::size_t u = 0; u < units; ++u) {
+    out[u].value_in_class.assign(c.begin() + static_cast<std::ptrdiff_t>(u * kStateColumns),
+                                 c.begin() + static_cast<std::ptrdiff_t>((u + 1) * kStateColumns));
+    out[u].fired_in_class.assign(
+        c.begin() + static_cast<std::ptrdiff_t>((units + u) * kStateColumns),
+        c.begin() + static_cast<std::ptrdiff_t>((units + u + 1) * kStateColumns));
+  }
+  return out;
+}
+
+StateStats state_stats(const StateSums& sums, const RowTable& table) {
   const auto n = static_cast<double>(table.kept);
   StateStats out;
   out.firing_corr.assign(kStateColumns, 0.0f);
@@ -182,32 +266,33 @@ StateStats state_stats(std::span<const float> values, const RowTable& table) {
   out.f1.assign(kStateColumns, 0.0f);
   out.auroc.assign(kStateColumns, std::numeric_limits<float>::quiet_NaN());
   if (n == 0) return out;
-  const double mean_v = sum / n, var_v = sum_sq / n - mean_v * mean_v;
-  const double mean_f = fired / n, var_f = mean_f * (1 - mean_f);
+  const double mean_v = sums.sum / n, var_v = sums.sum_sq / n - mean_v * mean_v;
+  const double mean_f = sums.fired / n, var_f = mean_f * (1 - mean_f);
   for (std::size_t j = 0; j < kStateColumns; ++j) {
     const auto c = static_cast<double>(table.class_count[j]);
     const double mean_x = c / n, var_x = mean_x * (1 - mean_x);
-    const auto both = static_cast<double>(fired_class[j]);
+    const double both = sums.fired_in_class[j];
     if (var_x > 0 && var_v > 0)
-      out.act_corr[j] =
-          static_cast<float>((sum_class[j] / n - mean_v * mean_x) / std::sqrt(var_v * var_x));
+      out.act_corr[j] = static_cast<float>((sums.value_in_class[j] / n - mean_v * mean_x) /
+                                           std::sqrt(var_v * var_x));
     if (var_x > 0 && var_f > 0)
       out.firing_corr[j] =
           static_cast<float>((both / n - mean_f * mean_x) / std::sqrt(var_f * var_x));
-    if (fired + c > 0) out.f1[j] = static_cast<float>(2 * both / (fired + c));
+    if (sums.fired + c > 0) out.f1[j] = static_cast<float>(2 * both / (sums.fired + c));
   }
   return out;
 }
 
 UnitSummary summarize(std::span<const float> values, const RowTable& table,
-                      const SummaryOptions& options, std::uint64_t seed,
-                      const StateStats* external) {
+                      const SummaryOptions& options, std::uint64_t seed, const StateStats& stats,
+                      bool rank_auroc) {
   UnitSummary s;
   std::vector<Entry> sorted;
   double sum = 0;
   s.min = std::numeric_limits<float>::infinity();
   s.max = -std::numeric_limits<float>::infinity();
-  for (std::size_t r = 0; r < values.size(); ++r) {
+  // Rows visited last to first: the stable sort then orders equal values by descending row.
+  for (std::size_t r = values.size(); r-- > 0;) {
     if (!table.keep[r]) continue;
     const float v = values[r];
     ++s.kept;
@@ -220,15 +305,14 @@ UnitSummary summarize(std::span<const float> values, const RowTable& table,
   if (s.kept == 0) s.min = s.max = 0;
   s.density = s.kept ? static_cast<double>(s.active) / static_cast<double>(s.kept) : 0.0;
   s.mean = s.kept ? sum / static_cast<double>(s.kept) : 0.0;
-  std::sort(sorted.begin(), sorted.end(), ascending);
+  radix_sort(sorted);
   fill_histogram(sorted, options.bins, s);
   const std::size_t first_active = sorted.size() - s.active;
   pick_examples(sorted, first_active, table, options, seed, s);
-  if (external) {
-    s.top_states = top_states(*external, options.top_states);
-  } else {
-    s.top_states = top_states(state_stats(values, table), options.top_states);
-    for (StateScore& t : s.top_states) t.auroc = rank_auroc(sorted, table, t.column);
+  s.top_states = top_states(stats, options.top_states);
+  if (rank_auroc) {
+    const std::vector<float> auroc = ranked_auroc(sorted, table, s.top_states);
+    for (std::size_t k = 0; k < s.top_states.size(); ++k) s.top_states[k].auroc = auroc[k];
   }
   return s;
 }

@@ -65,15 +65,27 @@ struct UnitSummary {
   std::vector<StateScore> top_states;  // best firing correlation first
 };
 
-// Summarises one unit's `values` (rows of `table`). `seed` draws the group examples. `external`
-// (a sae_correlation product's row for this unit) replaces the own state statistics when given.
+// Summarises one unit's `values` (rows of `table`). `seed` draws the group examples. `stats` are
+// the unit's board-state statistics (its own, or a sae_correlation product's); with
+// `rank_auroc`, the AUROC of the top states is computed here, exactly, from the values.
 UnitSummary summarize(std::span<const float> values, const RowTable& table,
-                      const SummaryOptions& options, std::uint64_t seed,
-                      const StateStats* external);
+                      const SummaryOptions& options, std::uint64_t seed, const StateStats& stats,
+                      bool rank_auroc);
 
-// The own state statistics of one unit over the kept rows: Pearson of the activation and of
-// `fired` (> 0) with each "square in state" indicator, F1 of fired predicting it. AUROC is left
-// NaN.
-StateStats state_stats(std::span<const float> values, const RowTable& table);
+// Sums over the kept rows from which the own state statistics follow.
+struct StateSums {
+  std::vector<double> value_in_class;  // [192] sum of the value over rows in each (square, state)
+  std::vector<double> fired_in_class;  // [192] rows with value > 0 in each
+  double sum = 0, sum_sq = 0, fired = 0;
+};
+// One unit, visiting only its non-zero values (cheap for sparse SAE features).
+StateSums state_sums(std::span<const float> values, const RowTable& table);
+// `count` units at once (block: [count, rows]) with double-precision matrix products over chunks
+// of rows (for dense units: neurons, probe directions).
+std::vector<StateSums> block_state_sums(const std::vector<float>& block, std::int64_t count,
+                                        const RowTable& table);
+// Pearson of the value and of `fired` (> 0) with each "square in state" indicator, and F1 of
+// fired predicting it. AUROC is left NaN.
+StateStats state_stats(const StateSums& sums, const RowTable& table);
 
 }  // namespace othrun::dashboard

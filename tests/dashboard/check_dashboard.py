@@ -312,8 +312,15 @@ def main():
     white = games["white"][:n_games].astype(np.uint64)
     squares = games["squares"][:n_games]
     bits = np.arange(64, dtype=np.uint64)
+    meta = read_js(os.path.join(folder, "data", "meta.js"), "othrunDashboard.meta")
+    per_file = meta["units_per_file"]
+    files = {}
     for u in range(units):
-        page = read_js(os.path.join(folder, "data", "u", f"{u}.js"), "othrunDashboard.unit")
+        if u // per_file not in files:
+            files[u // per_file] = read_js(os.path.join(folder, "data", "u", f"{u // per_file}.js"),
+                                           "othrunDashboard.units")
+        page = files[u // per_file][u % per_file]
+        check(page["index"] == u, f"unit {u}: data file holds unit {page['index']} in its place")
         close([page["density"], page["max"]], [d["units/density"][u], d["units/max"][u]], 1e-4,
               1e-12, f"u/{u}.js stats")
         check(page["counts"] == [int(x) for x in d["histogram/counts"][u]], f"u/{u}.js counts")

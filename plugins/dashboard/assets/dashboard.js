@@ -5,7 +5,7 @@
 "use strict";
 (function () {
   const t0 = performance.now();
-  const state = { meta: null, index: null, unit: null, errors: [] };
+  const state = { meta: null, index: null, files: {}, wanted: -1, errors: [] };
   const STATES = ["empty", "theirs", "mine"];
   const GROUP_COLOURS = ["#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"];
   const TOP_COLOUR = "#e6550d";
@@ -456,8 +456,9 @@
     if (u.counts.length) {
       const zeros = u.kept - u.counts.reduce(function (a, b) { return a + b; }, 0);
       const hist = panel(act, drawHistogram(u, m.groups),
-        "Non-zero values (" + zeros + " positions at exactly 0 not shown). Colours: quantile " +
-        "groups of the values > 0, equal counts; grey: values <= 0.");
+        "Values at the " + u.kept + " positions" +
+        (zeros ? " (the " + zeros + " at exactly 0 not shown)" : "") + ". Colours: quantile " +
+        "groups of the values > 0, equal counts; grey: values < 0.");
       const legend = el("div", { class: "legend" });
       for (let g = 0; g < u.bounds.length - 1; ++g) {
         const item = el("span");
@@ -485,7 +486,7 @@
       table.appendChild(r);
     });
     st.appendChild(table);
-    st.appendChild(el("div", { class: "caption" }, "From " + m.state_source + "."));
+    st.appendChild(el("div", { class: "caption" }, "Source: " + m.state_source + "."));
     act.appendChild(st);
 
     const eff = section(main, "What it writes");
@@ -523,6 +524,12 @@
     });
     done();
   }
+  function showWanted() {
+    const list = state.files[Math.floor(state.wanted / state.meta.units_per_file)] || [];
+    const u = list.find(function (x) { return x.index === state.wanted; });
+    if (!u) { fail("unit " + state.wanted + " is not in its data file"); return; }
+    try { renderUnit(u); } catch (e) { fail("rendering failed: " + e.message); }
+  }
   function startUnit() {
     if (!state.meta) { fail("the dashboard's data/meta.js did not load"); return; }
     const go = function () {
@@ -532,8 +539,11 @@
         fail("no unit '" + text + "': this dashboard has units 0.." + (state.meta.units - 1));
         return;
       }
+      state.wanted = i;
+      const file = Math.floor(i / state.meta.units_per_file);
+      if (state.files[file]) { showWanted(); return; }
       document.body.setAttribute("data-render-state", "loading");
-      loadScript("data/u/" + i + ".js", "unit " + i);
+      loadScript("data/u/" + file + ".js", "units of unit " + i);
     };
     window.addEventListener("hashchange", go);
     go();
@@ -542,8 +552,10 @@
   window.othrunDashboard = {
     meta: function (d) { state.meta = d; },
     index: function (d) { state.index = d; },
-    unit: function (d) {
-      try { renderUnit(d); } catch (e) { fail("rendering failed: " + e.message); }
+    units: function (list) {
+      if (!list.length) return;
+      state.files[Math.floor(list[0].index / state.meta.units_per_file)] = list;
+      showWanted();
     },
     missing: function (src) { fail("could not load " + src); },
     renderIndex: function () {
