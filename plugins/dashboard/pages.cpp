@@ -83,6 +83,12 @@ PageWriter::PageWriter(fs::path final_dir)
   fs::create_directories(partial_dir_ / "data" / "u");
 }
 
+PageWriter::~PageWriter() {
+  if (finished_) return;
+  std::error_code ignored;  // a failing step's leftovers; the next run removes them otherwise
+  fs::remove_all(partial_dir_, ignored);
+}
+
 void PageWriter::write_file(const fs::path& relative, const std::string& text) {
   const fs::path path = partial_dir_ / relative;
   std::ofstream out(path, std::ios::binary);
@@ -194,6 +200,7 @@ void PageWriter::finish(const DashboardMeta& meta) {
   const fs::path old = final_dir_.string() + ".old";
   if (fs::exists(final_dir_)) fs::rename(final_dir_, old);
   fs::rename(partial_dir_, final_dir_);
+  finished_ = true;
   fs::remove_all(old);
 }
 

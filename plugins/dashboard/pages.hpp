@@ -57,6 +57,9 @@ class PageWriter {
  public:
   // Writes into `final_dir` + ".partial" (emptied first).
   explicit PageWriter(std::filesystem::path final_dir);
+  ~PageWriter();  // removes the .partial folder unless finish() completed
+  PageWriter(const PageWriter&) = delete;
+  PageWriter& operator=(const PageWriter&) = delete;
   void write_unit(const UnitView& unit);  // in increasing unit order
   // Writes the index, meta and pages, then replaces `final_dir` with the finished folder.
   void finish(const DashboardMeta& meta);
@@ -78,6 +81,7 @@ class PageWriter {
   std::vector<std::optional<IndexRow>> rows_;
   std::uint64_t bytes_ = 0;
   std::int64_t chunk_ = 0;
+  bool finished_ = false;
   std::string chunk_text_;
 };
 

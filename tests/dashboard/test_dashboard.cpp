@@ -230,6 +230,59 @@ TEST_F(DashboardTest, PagesRenderInChromium) {
             << OTHRUN_DASHBOARD_TEST_OUTPUT << "\n";
 }
 
+// Files that do not match the units are refused, naming them; the store keeps what it had.
+TEST_F(DashboardTest, MismatchedFilesAreRefused) {
+  const std::string sae256 = (kModels / "sae_l6_resid_pre_256").string();
+  othrun::testing::write_file(
+      *dir_ / "bad.yaml",
+      "name: dash\nstore: " + store_.string() + "\nsteps:\n" +
+          "  - {plugin: dashboard, label: dash_bad, games: games, unit: feature, features: sae, "
+          "sae: " +
+          sae256 + "}\n");
+  const auto r = run_othrun(shell_quote((*dir_ / "bad.yaml").string()));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("has 256 features, the features input 128"), std::string::npos)
+      << r.out << r.err;
+  EXPECT_FALSE(othrun::Store(store_).has("dash_bad"));
+  EXPECT_FALSE(fs::exists(pages("dash_bad")));
+}
+
+// The index sorts and filters as the product's numbers say (the view is set by the URL's hash).
+TEST_F(DashboardTest, IndexSortsAndFilters) {
+  if (std::string(OTHRUN_CHROMIUM).empty()) GTEST_SKIP() << "chromium not found";
+  othrun::Store store(store_);
+  const othrun::Product product = store.open("dash_sae");
+  const auto f1 = product.root().dataset("states/f1").read_all<float>();
+  const auto square = product.root().dataset("states/square").read_all<std::int64_t>();
+  const auto state = product.root().dataset("states/state").read_all<std::int64_t>();
+  const std::size_t ranks = f1.size() / 128;
+  std::size_t best = 0;
+  int matching = 0;
+  for (std::size_t u = 0; u < 128; ++u) {
+    if (f1[u * ranks] > f1[best * ranks]) best = u;
+    // Filtered by unit 0's top state, so at least one unit matches and not all (checked below).
+    matching += square[u * ranks] == square[0] && state[u * ranks] == state[0];
+  }
+  TempDir profiles;
+  auto dom = [&](const std::string& hash) {
+    const auto r = run_chromium(profiles / "p", "--dump-dom",
+                                (pages("dash_sae") / "index.html").string() + "#" + hash);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(attr(r.out, "data-render-state"), "done");
+    return r.out;
+  };
+  const std::string by_f1 = dom("sort=f1&desc=1");
+  const std::regex first_row("<tr data-unit=\"(\\d+)\"");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(by_f1, m, first_row));
+  EXPECT_EQ(std::stoul(m[1].str()), best) << "the highest F1 first";
+  ASSERT_LT(matching, 128) << "every unit has the same top state: the filter test means nothing";
+  const std::string filtered =
+      dom("square=" + std::to_string(square[0]) + "&state=" + std::to_string(state[0]));
+  EXPECT_NE(filtered.find(std::to_string(matching) + " of 128 units match"), std::string::npos)
+      << "filtered by unit 0's top state";
+}
+
 TEST(DashboardConfig, ErrorsNameTheKey) {
   TempDir dir;
   const std::string model = (kModels / "othello_gpt_default.pth").string();

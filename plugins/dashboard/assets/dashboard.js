@@ -308,7 +308,8 @@
       const xn = x === null || Number.isNaN(x), yn = y === null || Number.isNaN(y);
       if (xn || yn) return xn === yn ? a.unit - b.unit : (xn ? 1 : -1);  // n/a last
       if (typeof x === "string") { x = x.toLowerCase(); y = y.toLowerCase(); }
-      const c = x < y ? -1 : x > y ? 1 : a.unit - b.unit;
+      if (x === y) return a.unit - b.unit;  // ties: by unit number, either direction
+      const c = x < y ? -1 : 1;
       return desc ? -c : c;
     };
   }
@@ -349,7 +350,7 @@
     body.textContent = "";
     const frag = document.createDocumentFragment();
     rows.slice(view.page * view.perPage, (view.page + 1) * view.perPage).forEach(function (r) {
-      const row = el("tr");
+      const row = el("tr", { "data-unit": String(r.unit) });
       row.appendChild(el("td", {}, String(r.unit)));
       const name = el("td", { class: "name" });
       name.appendChild(el("a", { href: "unit.html#" + r.unit }, r.name));
@@ -367,6 +368,18 @@
     renderPager("pager-top", pages, rows.length);
     renderPager("pager-bottom", pages, rows.length);
   }
+  // index.html#sort=f1&desc=1&square=28&state=2&q=...&dmin=&dmax=&corr=&f1=&auroc=: a view to
+  // link to (or to test); the controls start from it.
+  function applyHash() {
+    const params = new URLSearchParams(location.hash.replace(/^#/, ""));
+    const fields = { q: "f-search", dmin: "f-dmin", dmax: "f-dmax", corr: "f-corr",
+                     square: "f-square", state: "f-state", f1: "f-f1", auroc: "f-auroc" };
+    for (const k in fields) if (params.has(k)) document.getElementById(fields[k]).value = params.get(k);
+    if (params.has("sort") && COLUMNS.some(function (c) { return c.key === params.get("sort"); })) {
+      view.sort = params.get("sort");
+    }
+    view.desc = params.get("desc") === "1";
+  }
   function renderIndex() {
     if (!state.meta || !state.index) {
       fail("the dashboard's data did not load (data/meta.js, data/index.js next to this page)");
@@ -383,6 +396,7 @@
     const ov = document.getElementById("overview");
     ov.appendChild(drawDensityOverview(state.index.density));
     buildFilters();
+    applyHash();
     renderTable();
     done();
   }
@@ -404,8 +418,9 @@
   function note(parent, text) { parent.appendChild(el("p", { class: "note" }, text)); }
   function moveText(e) {
     if (e.move < 0) return "start";
+    const next = e.to_move > 0 ? "black" : e.to_move < 0 ? "white" : "nobody";
     return "after move " + e.position + ": " + squareLabel(e.move) + " by " +
-           (e.mover > 0 ? "black" : "white");
+           (e.mover > 0 ? "black" : "white") + "; " + next + " to move";
   }
   function exampleCard(e, m) {
     const card = el("div", { class: "example" });
@@ -424,10 +439,6 @@
     card.appendChild(boards);
     card.appendChild(drawSparkline(e.spark, m.positions_first, e.position,
                                    "the unit over game " + e.game));
-    card.appendChild(el("div", { class: "caption" },
-      (e.probs ? "left: true board (red: move just played); right: the model's next-move " +
-                 "probabilities (darker: likelier). " : "true board (red: move just played). ") +
-      "Line: the unit at every position of the game (dot: this one)."));
     return card;
   }
   function renderUnit(u) {
@@ -513,6 +524,12 @@
     });
     main.appendChild(el("h2", {}, "Examples"));
     if (!u.examples.length) note(main, "No position where the unit is non-zero.");
+    main.appendChild(el("p", { class: "muted" },
+      "Each example: the true board after the move (the move just played ringed in red)" +
+      (m.probs_source ? ", the model's next-move probabilities beside it (darker: likelier; " +
+                        m.probs_source + ")" : "") +
+      ", and the unit at every position of that game (the dot: this position). " +
+      "'Mine' is the side to move."));
     if (m.probs_note) note(main, m.probs_note);
     order.forEach(function (g) {
       main.appendChild(el("h3", {}, g === -1 ? "Top activations" :
