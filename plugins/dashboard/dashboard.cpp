@@ -18,6 +18,7 @@
 #include <othrun/progress.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -79,6 +80,21 @@ std::vector<std::uint64_t> prefix_hashes(const games::GameBatch& batch,
       out.push_back(at[static_cast<std::size_t>(span.position(j))]);
   }
   return out;
+}
+
+// Refuses `product` unless it was made from `input` (its othrun.inputs name input's product id):
+// statistics of other features, or outputs of other games, would be silently wrong.
+void require_made_from(const Product& product, const Product& input, const std::string& role) {
+  const Attributes in = input.root().attrs();
+  const std::string id = in.get_string("othrun.label") + ":" + in.get_string("othrun.product_id");
+  const Attributes a = product.root().attrs();
+  const auto inputs =
+      a.has("othrun.inputs") ? a.get_strings("othrun.inputs") : std::vector<std::string>{};
+  if (std::find(inputs.begin(), inputs.end(), id) == inputs.end())
+    throw DataError(
+        fmt::format("product '{}' ({}) was not made from this run's '{}' (its inputs: "
+                    "{}): rerun it, or name the matching product",
+                    product.label(), role, input.label(), fmt::join(inputs, ", ")));
 }
 
 class Dashboard : public Step {
@@ -242,6 +258,7 @@ std::optional<std::vector<float>> Dashboard::external_states(RunContext& ctx,
                                                              std::string& what) {
   if (!config_.has("correlation")) return std::nullopt;
   const Product& corr = ctx.input("correlation");
+  require_made_from(corr, ctx.input("features"), "`correlation:`");
   const Attributes a = corr.root().attrs();
   const std::string where = "sae_correlation product '" + corr.label() + "'";
   if (a.get_int("notebook_compat") != 0)
@@ -352,6 +369,7 @@ void Dashboard::add_probabilities(RunContext& ctx, const UnitSource& source, Das
   }
   const std::string name = config_.input_dataset("logits");
   const Product& product = ctx.input("logits");
+  require_made_from(product, ctx.input("games"), "`logits:`");
   const analysis::ActivationReader reader(product, name);
   if (reader.games() != source.games())
     throw DataError(
@@ -510,6 +528,8 @@ void Dashboard::write_datasets(Group& root, const std::vector<float>* effect,
 void Dashboard::run(RunContext& ctx) {
   const UnitSource source = open_source(ctx);
   source_kind_ = source.kind();
+  if (source.kind() != UnitKind::Feature)
+    require_made_from(ctx.input("activations"), ctx.input("games"), "`activations:`");
   const games::GamesReader games(ctx.input("games"));
   analysis::check_alignment(source.games(), games.size(), source.span(), "dashboard");
   const games::GameBatch batch = games.read(0, source.games());

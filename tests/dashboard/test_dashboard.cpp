@@ -245,6 +245,27 @@ TEST_F(DashboardTest, MismatchedFilesAreRefused) {
       << r.out << r.err;
   EXPECT_FALSE(othrun::Store(store_).has("dash_bad"));
   EXPECT_FALSE(fs::exists(pages("dash_bad")));
+
+  // A sae_correlation product of other features (the same SAE encoded again: another product).
+  const std::string sae128 = (kModels / "sae_l6_resid_pre_128").string();
+  othrun::testing::write_file(
+      *dir_ / "bad2.yaml",
+      "name: dash\nstore: " + store_.string() + "\nsteps:\n" +
+          "  - {plugin: sae_encode, label: sae_again, activations: "
+          "'cache:blocks.6.hook_resid_pre', "
+          "sae: " +
+          sae128 + "}\n" +
+          "  - {plugin: sae_correlation, label: corr_again, games: games, features: sae_again}\n"
+          "  - {plugin: dashboard, label: dash_bad, games: games, unit: feature, features: sae, "
+          "correlation: corr_again}\n");
+  const auto r2 = run_othrun(shell_quote((*dir_ / "bad2.yaml").string()));
+  EXPECT_EQ(r2.exit_code, 1) << r2.out << r2.err;
+  EXPECT_NE((r2.out + r2.err)
+                .find("product 'corr_again' (`correlation:`) was not made from this "
+                      "run's 'sae'"),
+            std::string::npos)
+      << r2.out << r2.err;
+  EXPECT_FALSE(othrun::Store(store_).has("dash_bad"));
 }
 
 // The index sorts and filters as the product's numbers say (the view is set by the URL's hash).

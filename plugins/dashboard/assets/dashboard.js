@@ -396,6 +396,11 @@
     const ov = document.getElementById("overview");
     ov.appendChild(drawDensityOverview(state.index.density));
     buildFilters();
+    document.getElementById("filters").after(el("p", { class: "muted" },
+      "density: fraction of positions where the unit is > 0. Top board state: the (square, " +
+      "state) whose indicator correlates best with 'unit > 0' (firing corr, Pearson); F1 of " +
+      "'unit > 0' predicting that state; AUROC of the unit's value as a score for it. " +
+      "States: empty, mine, theirs (mine = the side to move). Click a header to sort."));
     applyHash();
     renderTable();
     done();
