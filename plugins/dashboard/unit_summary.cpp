@@ -132,12 +132,15 @@ std::vector<float> ranked_auroc(const std::vector<Entry>& sorted, const RowTable
     below += static_cast<double>(j - i);
     i = j;
   }
-  // Then the rows in order (the board states are read sequentially, not at random).
-  for (std::size_t r = 0; r < rank.size(); ++r) {
-    if (rank[r] == 0) continue;  // a zero (its rank is added below) or a row that does not exist
-    const std::uint8_t* codes = table.codes.data() + r * 64;
-    for (std::size_t q = 0; q < k; ++q) {
-      if (codes[states[q].column / 3] == states[q].column % 3) {
+  // Then each state's rows in order (one square's states are contiguous in codes_by_square).
+  const std::size_t rows = rank.size();
+  for (std::size_t q = 0; q < k; ++q) {
+    const std::uint8_t* codes =
+        table.codes_by_square.data() + static_cast<std::size_t>(states[q].column / 3) * rows;
+    const auto state = static_cast<std::uint8_t>(states[q].column % 3);
+    for (std::size_t r = 0; r < rows; ++r) {
+      // rank 0: a zero (added below) or a row that does not exist
+      if (codes[r] == state && rank[r] != 0) {
         rank_sum[q] += rank[r];
         in_class[q] += 1;
       }
@@ -180,6 +183,10 @@ RowTable make_row_table(std::vector<std::uint8_t> keep, std::vector<std::uint8_t
   t.keep = std::move(keep);
   t.codes = std::move(codes);
   t.prefix = std::move(prefix);
+  const std::size_t rows = t.keep.size();
+  t.codes_by_square.resize(rows * 64);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t s = 0; s < 64; ++s) t.codes_by_square[s * rows + r] = t.codes[r * 64 + s];
   std::unordered_map<std::uint64_t, std::uint32_t> count;
   for (std::size_t r = 0; r < t.keep.size(); ++r)
     if (t.keep[r]) ++count[t.prefix[r]];
