@@ -127,6 +127,11 @@ class Dashboard : public Step {
                "a sae_correlation product of the same features: its board-state statistics are "
                "shown (else they are computed here)")
         .optional = true;
+    schema
+        .input("intervention", "sae_intervention", std::nullopt,
+               "a sae_intervention product that edited features of the same SAE: each edited "
+               "feature's effect on the move log-probs (and the probe) is shown")
+        .optional = true;
     schema.path("sae", "", "the SAE the features came from: decoder rows for cosines and effects")
         .existing();
     schema.path("model", "", "the model checkpoint: W_U, ln_final, W_out (direct effect on logits)")
@@ -165,6 +170,9 @@ class Dashboard : public Step {
     if (kind != "feature" && c.has("correlation"))
       throw ConfigError("correlation", "a sae_correlation product describes SAE features; unit '" +
                                            kind + "' computes its board-state statistics itself");
+    if (kind != "feature" && c.has("intervention"))
+      throw ConfigError("intervention", "a sae_intervention product edits SAE features; unit '" +
+                                            kind + "' has none");
     if (kind != "feature" && !c.get_string("sae").empty())
       throw ConfigError("sae", "`sae:` is for unit 'feature'");
     if (c.has("logits")) {
@@ -229,12 +237,14 @@ class Dashboard : public Step {
                          const RowTable& table, const std::vector<float>& block, std::int64_t first,
                          std::int64_t count);
   void add_probabilities(RunContext& ctx, const UnitSource& source, DashboardMeta& meta);
+  void read_ablations(RunContext& ctx, const UnitSource& source, DashboardMeta& meta);
   void write_datasets(Group& root, const std::vector<float>* effect, const ProbeCosines* cos);
 
   Config config_;
   SummaryOptions options_;
   UnitKind source_kind_ = UnitKind::Feature;
   std::vector<UnitView> views_;
+  std::map<std::int64_t, AblationView> ablations_;  // by feature
   std::uint64_t chunk_games() const {
     return static_cast<std::uint64_t>(config_.get_int("chunk_games"));
   }
@@ -525,6 +535,63 @@ void Dashboard::write_datasets(Group& root, const std::vector<float>* effect,
   }
 }
 
+// The per-feature effects of a sae_intervention product (docs/interventions.md): mean change of
+// each move's log-prob, over every edited row and over the rows where the feature fired, and the
+// probe's flip rate. The product must have edited the SAE the features came from.
+void Dashboard::read_ablations(RunContext& ctx, const UnitSource& source, DashboardMeta& meta) {
+  if (!config_.has("intervention")) {
+    meta.ablation_note =
+        "no sae_intervention product was given (`intervention:`): no ablation effects";
+    return;
+  }
+  const Product& product = ctx.input("intervention");
+  const Group& root = product.root();
+  const Attributes a = root.attrs();
+  const std::string where = "sae_intervention product '" + product.label() + "'";
+  const Attributes features = ctx.input("features").root().attrs();
+  if (a.has("sae") && features.has("sae_path")) {
+    std::error_code ec;
+    if (!fs::equivalent(a.get_string("sae"), features.get_string("sae_path"), ec))
+      throw DataError(fmt::format("{} edited the SAE {}, but the features come from {}", where,
+                                  a.get_string("sae"), features.get_string("sae_path")));
+  }
+  const auto index = root.group("features").dataset("index").read_all<std::int64_t>();
+  const auto rows = root.dataset("rows").read_all<std::int64_t>();
+  const auto logprob = root.dataset("logprob_change").read_all<double>();
+  std::vector<double> flips;
+  if (root.contains("probe_flips")) flips = root.dataset("probe_flips").read_all<double>();
+  const std::size_t n = index.size();
+  if (rows.size() != n * 2 || logprob.size() != n * 2 * 64 ||
+      (!flips.empty() && flips.size() != n * 2 * 64))
+    throw DataError(where +
+                    ": rows, logprob_change and probe_flips do not match features/index "
+                    "(expected [feature, 2], [feature, 2, 8, 8])");
+  for (std::size_t k = 0; k < n; ++k) {
+    if (index[k] < 0 || index[k] >= source.units())
+      throw DataError(fmt::format("{}: feature {} is outside the {} features", where, index[k],
+                                  source.units()));
+    AblationView v;
+    v.rows_all = rows[k * 2];
+    v.rows_fired = rows[k * 2 + 1];
+    v.logprob_all.assign(logprob.begin() + static_cast<std::ptrdiff_t>(k * 128),
+                         logprob.begin() + static_cast<std::ptrdiff_t>(k * 128 + 64));
+    v.logprob_fired.assign(logprob.begin() + static_cast<std::ptrdiff_t>(k * 128 + 64),
+                           logprob.begin() + static_cast<std::ptrdiff_t>(k * 128 + 128));
+    if (!flips.empty())
+      v.flips_fired.assign(flips.begin() + static_cast<std::ptrdiff_t>(k * 128 + 64),
+                           flips.begin() + static_cast<std::ptrdiff_t>(k * 128 + 128));
+    ablations_[index[k]] = std::move(v);
+  }
+  const std::string op = a.has("op") ? a.get_string("op") : "?";
+  meta.ablation_source = fmt::format(
+      "product '{}': {}{} one feature at a time at {}", product.label(), op,
+      op == "ablate" ? "" : fmt::format(" (value {})", a.has("value") ? a.get_float("value") : NAN),
+      a.has("hook") ? a.get_string("hook") : "the SAE's hook");
+  meta.ablation_note =
+      fmt::format("'{}' edited {} of the {} features; the others show nothing here",
+                  product.label(), n, source.units());
+}
+
 void Dashboard::run(RunContext& ctx) {
   const UnitSource source = open_source(ctx);
   source_kind_ = source.kind();
@@ -586,9 +653,7 @@ void Dashboard::run(RunContext& ctx) {
                            "no `probe:` was given: no cosines with the probe directions";
   meta.has_effect = effect.has_value();
   meta.has_cosines = cosines.has_value();
-  meta.ablation_note =
-      "not shown: this version of the dashboard reads no intervention products "
-      "(docs/dashboards.md)";
+  read_ablations(ctx, source, meta);
 
   views_.assign(static_cast<std::size_t>(source.units()), UnitView{});
   const std::uint64_t rows = source.rows();
@@ -614,6 +679,7 @@ void Dashboard::run(RunContext& ctx) {
     v.effect = effect ? effect->data() + at : nullptr;
     v.cos_blank = cosines ? cosines->blank.data() + at : nullptr;
     v.cos_mine = cosines ? cosines->mine.data() + at : nullptr;
+    if (const auto it = ablations_.find(v.index); it != ablations_.end()) v.ablation = it->second;
     pages.write_unit(v);
   }
   pages.finish(meta);

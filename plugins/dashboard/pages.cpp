@@ -118,6 +118,23 @@ void PageWriter::write_unit(const UnitView& unit) {
       j.null();
     }
   }
+  j.key("ablation");
+  if (unit.ablation) {
+    const AblationView& a = *unit.ablation;
+    j.begin_object();
+    j.key("rows_all").value(a.rows_all).key("rows_fired").value(a.rows_fired);
+    j.key("logprob_fired").array<double>(a.logprob_fired);
+    j.key("logprob_all").array<double>(a.logprob_all);
+    j.key("flips_fired");
+    if (a.flips_fired.empty()) {
+      j.null();
+    } else {
+      j.array<double>(a.flips_fired);
+    }
+    j.end_object();
+  } else {
+    j.null();
+  }
   j.end_object();
   chunk_text_ += chunk_text_.empty() ? "othrunDashboard.units([\n" : ",\n";
   chunk_text_ += j.str();
@@ -155,6 +172,7 @@ void PageWriter::finish(const DashboardMeta& meta) {
   m.key("direction_source").value(meta.direction_source);
   m.key("direction_note").value(meta.direction_note);
   m.key("has_effect").value(meta.has_effect).key("has_cosines").value(meta.has_cosines);
+  m.key("ablation_source").value(meta.ablation_source);
   m.key("ablation_note").value(meta.ablation_note);
   m.key("groups").value(meta.options.groups).key("bins").value(meta.options.bins);
   m.key("units_per_file").value(kUnitsPerFile);

@@ -28,6 +28,14 @@ struct ExampleView {
   std::vector<float> spark;  // the unit's value at each cached position of the game (NaN past end)
 };
 
+// One feature's effects in a sae_intervention product (its features/index entry k).
+struct AblationView {
+  std::int64_t rows_all = 0, rows_fired = 0;
+  std::vector<double> logprob_fired;  // [64] mean log-prob change where the feature fired
+  std::vector<double> logprob_all;    // [64] over every edited row
+  std::vector<double> flips_fired;    // [64] probe argmax flip rate where it fired (empty: none)
+};
+
 struct UnitView {
   std::int64_t index = 0;
   std::string name;
@@ -36,6 +44,7 @@ struct UnitView {
   const float* effect = nullptr;     // [64] or null
   const float* cos_blank = nullptr;  // [64] or null
   const float* cos_mine = nullptr;   // [64] or null
+  std::optional<AblationView> ablation;
 };
 
 // Page-wide facts; a `*_note` says why a section is empty (shown on the page as written).
@@ -47,7 +56,7 @@ struct DashboardMeta {
   std::string probs_source, probs_note;
   std::string direction_source, direction_note;
   bool has_effect = false, has_cosines = false;
-  std::string ablation_note;
+  std::string ablation_source, ablation_note;
   SummaryOptions options;
 };
 

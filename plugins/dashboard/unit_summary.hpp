@@ -22,10 +22,10 @@ struct SummaryOptions {
 
 // The rows every unit shares: which exist (position < the game's length) and their board states.
 struct RowTable {
-  std::vector<std::uint8_t> keep;         // [rows]
-  std::vector<std::uint8_t> codes;        // [rows, 64]: 0 empty, 1 theirs, 2 mine
+  std::vector<std::uint8_t> keep;             // [rows]
+  std::vector<std::uint8_t> codes;            // [rows, 64]: 0 empty, 1 theirs, 2 mine
   std::vector<std::uint8_t> codes_by_square;  // the same, [64, rows]: one square's rows in a run
-  std::vector<std::int64_t> class_count;  // [192] kept rows per (square, state) column
+  std::vector<std::int64_t> class_count;      // [192] kept rows per (square, state) column
   std::uint64_t kept = 0;
   // A hash of the moves up to each row's position: rows with equal prefixes are the same model
   // input (every unit has the same value there), so examples show one of them, with the count.

@@ -4,6 +4,7 @@
 // screenshots in <build>/test-output/dashboard/), and its configuration errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -266,6 +267,77 @@ TEST_F(DashboardTest, MismatchedFilesAreRefused) {
             std::string::npos)
       << r2.out << r2.err;
   EXPECT_FALSE(othrun::Store(store_).has("dash_bad"));
+}
+
+// A sae_intervention product (written here in that plugin's documented layout,
+// docs/interventions.md) shows on the edited features' views; a product of another SAE is refused.
+TEST_F(DashboardTest, ShowsAblationEffectsOfAnInterventionProduct) {
+  const fs::path sae128 = kModels / "sae_l6_resid_pre_128";
+  auto write_intervention = [&](const std::string& label, const fs::path& sae) {
+    othrun::Store store(store_);
+    othrun::Product p = store.begin(
+        label,
+        othrun::Provenance{
+            "sae_intervention", "1.0.0", {"sae_intervention"}, "op: ablate\n", "hash", {}, "dash"});
+    othrun::Group& root = p.root();
+    othrun::Group f = root.create_group("features");
+    f.create_dataset<std::int64_t>("index", {2})
+        .write_rows<std::int64_t>(0, std::vector<std::int64_t>{5, 3});
+    root.create_dataset<std::int64_t>("rows", {2, 2})
+        .write_rows<std::int64_t>(0, std::vector<std::int64_t>{100, 20, 100, 30});
+    std::vector<double> lp(2 * 2 * 64), flips(2 * 2 * 64);
+    for (std::size_t i = 0; i < lp.size(); ++i) {
+      const std::size_t s = i % 64;
+      lp[i] = (s == 27 || s == 28 || s == 35 || s == 36) ? NAN : double(i) / 100.0 - 1.0;
+      flips[i] = double(s) / 64.0;
+    }
+    root.create_dataset<double>("logprob_change", {2, 2, 8, 8}).write_rows<double>(0, lp);
+    root.create_dataset<double>("probe_flips", {2, 2, 8, 8}).write_rows<double>(0, flips);
+    root.attrs().set("op", "ablate");
+    root.attrs().set("sae", sae.string());
+    root.attrs().set("hook", "blocks.6.hook_resid_pre");
+    root.attrs().set("othrun.seconds", 0.1);
+    store.commit(std::move(p));
+  };
+  write_intervention("interv", sae128);
+  write_intervention("interv_other", kModels / "sae_l6_resid_pre_256");
+  auto experiment_with = [&](const std::string& intervention) {
+    othrun::testing::write_file(
+        *dir_ / "abl.yaml",
+        "name: dash\nstore: " + store_.string() + "\nsteps:\n" +
+            "  - {plugin: dashboard, label: dash_abl, games: games, unit: feature, features: sae, "
+            "correlation: corr, intervention: " +
+            intervention + "}\n");
+    return run_othrun(shell_quote((*dir_ / "abl.yaml").string()));
+  };
+  const auto ok = experiment_with("interv");
+  ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  // Units 0..15 are in data/u/0.js: feature 5 edited (entry 0 of the product), feature 0 not.
+  const std::string data = read_text(pages("dash_abl") / "data" / "u" / "0.js");
+  const std::string f5 = data.substr(data.find("{\"index\":5,"));
+  const std::string ablation = f5.substr(f5.find("\"ablation\":"), 3000);
+  EXPECT_NE(ablation.find("\"rows_all\":100,\"rows_fired\":20"), std::string::npos) << ablation;
+  // logprob_fired = entry 0, set 1: i = 64 + s -> (64 + s) / 100 - 1: -0.36, -0.35, ...
+  EXPECT_NE(ablation.find("\"logprob_fired\":[-0.36,-0.35,"), std::string::npos) << ablation;
+  EXPECT_NE(ablation.find("\"logprob_all\":[-1,-0.99,"), std::string::npos) << ablation;
+  const std::string f0 = data.substr(data.find("{\"index\":0,"));
+  EXPECT_EQ(f0.substr(0, f0.find("{\"index\":1,")).find("\"ablation\":null"),
+            f0.substr(0, f0.find("{\"index\":1,")).rfind("\"ablation\":"))
+      << "feature 0 was not edited";
+  const std::string meta = read_text(pages("dash_abl") / "data" / "meta.js");
+  EXPECT_NE(meta.find("'interv' edited 2 of the 128 features"), std::string::npos) << meta;
+
+  if (!std::string(OTHRUN_CHROMIUM).empty()) {
+    TempDir profiles;
+    // Histogram, the three ablation boards, board and sparkline per example (no logits here).
+    EXPECT_GE(expect_page_renders(pages("dash_abl"), "unit.html#5", "sae_feature_5_ablation",
+                                  profiles.path()),
+              1 + 3 + 2 * 10);
+  }
+
+  const auto other = experiment_with("interv_other");
+  EXPECT_EQ(other.exit_code, 1) << other.out << other.err;
+  EXPECT_NE((other.out + other.err).find("edited the SAE"), std::string::npos) << other.err;
 }
 
 // The index sorts and filters as the product's numbers say (the view is set by the URL's hash).

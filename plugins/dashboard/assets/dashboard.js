@@ -520,7 +520,20 @@
     }
     if (m.direction_note) note(eff, m.direction_note);
     const abl = section(main, "Ablation effects");
-    note(abl, m.ablation_note);
+    if (u.ablation) {
+      const a = u.ablation;
+      panel(abl, drawHeat(a.logprob_fired, "diverging", "log-prob change where it fired", 3),
+        "Mean change of each move's log-prob (edited - clean) at the " + a.rows_fired +
+        " edited positions where the feature fired; " + m.ablation_source + ".");
+      panel(abl, drawHeat(a.logprob_all, "diverging", "log-prob change, every position", 3),
+        "The same over all " + a.rows_all + " edited positions.");
+      if (a.flips_fired) {
+        panel(abl, drawHeat(a.flips_fired, "sequential", "probe flips where it fired", 3),
+          "Fraction of the positions where it fired whose probe reading of each square changed.");
+      }
+    } else {
+      note(abl, m.ablation_note);
+    }
 
     const groups = {};
     u.examples.forEach(function (e) { (groups[e.group] = groups[e.group] || []).push(e); });
