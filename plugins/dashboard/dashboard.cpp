@@ -4,8 +4,10 @@
 // the board states it goes with, its cosine with the probe directions and its direct effect on the
 // move logits; and an index of all units (docs/dashboards.md). The numbers are also stored in the
 // product, so h5py reads what the pages show.
+#include "ablations.hpp"
 #include "directions.hpp"
 #include "pages.hpp"
+#include "product.hpp"
 #include "unit_source.hpp"
 #include "unit_summary.hpp"
 
@@ -237,8 +239,6 @@ class Dashboard : public Step {
                          const RowTable& table, const std::vector<float>& block, std::int64_t first,
                          std::int64_t count);
   void add_probabilities(RunContext& ctx, const UnitSource& source, DashboardMeta& meta);
-  void read_ablations(RunContext& ctx, const UnitSource& source, DashboardMeta& meta);
-  void write_datasets(Group& root, const std::vector<float>* effect, const ProbeCosines* cos);
 
   Config config_;
   SummaryOptions options_;
@@ -436,162 +436,6 @@ void Dashboard::add_probabilities(RunContext& ctx, const UnitSource& source, Das
         outside, product.label(), reader.span().to_string());
 }
 
-template <class T>
-void write_matrix(Group& g, const std::string& name, const std::vector<T>& data,
-                  std::uint64_t units, const std::string& doc) {
-  analysis::write_dataset(g, name, data, {units, units ? data.size() / units : 0}, doc);
-}
-
-void Dashboard::write_datasets(Group& root, const std::vector<float>* effect,
-                               const ProbeCosines* cos) {
-  const auto units = static_cast<std::uint64_t>(views_.size());
-  Group u = root.create_group("units");
-  std::vector<double> density, mean;
-  std::vector<float> min, max;
-  std::vector<std::int64_t> active, rows;
-  for (const UnitView& v : views_) {
-    density.push_back(v.summary.density);
-    mean.push_back(v.summary.mean);
-    min.push_back(v.summary.min);
-    max.push_back(v.summary.max);
-    active.push_back(static_cast<std::int64_t>(v.summary.active));
-    rows.push_back(static_cast<std::int64_t>(v.summary.kept));
-  }
-  analysis::write_dataset(u, "density", density, {units}, "rows where the unit is > 0 / rows");
-  analysis::write_dataset(u, "mean", mean, {units}, "mean value over the rows");
-  analysis::write_dataset(u, "min", min, {units}, "smallest value");
-  analysis::write_dataset(u, "max", max, {units}, "largest value");
-  analysis::write_dataset(u, "active", active, {units}, "rows where the unit is > 0");
-  analysis::write_dataset(u, "rows", rows, {units}, "rows (game, position) that exist");
-
-  const auto bins = static_cast<std::size_t>(options_.bins);
-  const auto groups = static_cast<std::size_t>(options_.groups);
-  std::vector<double> edges;
-  std::vector<std::int64_t> counts;
-  std::vector<float> bounds;
-  for (const UnitView& v : views_) {
-    const auto& s = v.summary;
-    for (std::size_t b = 0; b <= bins; ++b) edges.push_back(s.edges.empty() ? NAN : s.edges[b]);
-    for (std::size_t b = 0; b < bins; ++b) counts.push_back(s.counts.empty() ? 0 : s.counts[b]);
-    for (std::size_t g = 0; g <= groups; ++g)
-      bounds.push_back(s.bounds.empty() ? kNaN : s.bounds[g]);
-  }
-  Group h = root.create_group("histogram");
-  write_matrix(h, "edges", edges, units, "bin edges over each unit's non-zero values");
-  write_matrix(h, "counts", counts, units, "non-zero values per bin");
-  Group gr = root.create_group("groups");
-  write_matrix(gr, "bounds", bounds, units,
-               "first value of each equal-count group of the active values, then the max");
-
-  const auto per_unit = static_cast<std::size_t>(options_.top_examples) +
-                        groups * static_cast<std::size_t>(options_.group_examples);
-  std::vector<std::int64_t> game, position, group;
-  std::vector<float> value;
-  for (const UnitView& v : views_) {
-    for (std::size_t k = 0; k < per_unit; ++k) {
-      const bool have = k < v.examples.size();
-      game.push_back(have ? static_cast<std::int64_t>(v.examples[k].game) : -1);
-      position.push_back(have ? v.examples[k].position : -1);
-      value.push_back(have ? v.examples[k].example.value : kNaN);
-      group.push_back(have ? v.examples[k].example.group : -2);
-    }
-  }
-  Group ex = root.create_group("examples");
-  write_matrix(ex, "game", game, units, "game of each example, -1 where a unit has fewer");
-  write_matrix(ex, "position", position, units, "model position t of each example");
-  write_matrix(ex, "value", value, units, "the unit's value there");
-  write_matrix(ex, "group", group, units, "-1 top example, g: drawn from quantile group g");
-
-  const auto ranks = static_cast<std::size_t>(options_.top_states);
-  std::vector<std::int64_t> square, state;
-  std::vector<float> firing, act, f1, auroc;
-  for (const UnitView& v : views_) {
-    for (std::size_t k = 0; k < ranks; ++k) {
-      const StateScore& t = v.summary.top_states[k];
-      square.push_back(t.column / 3);
-      state.push_back(t.column % 3);
-      firing.push_back(t.firing_corr);
-      act.push_back(t.act_corr);
-      f1.push_back(t.f1);
-      auroc.push_back(t.auroc);
-    }
-  }
-  Group st = root.create_group("states");
-  write_matrix(st, "square", square, units, "square of the k-th best state by firing_corr");
-  write_matrix(st, "state", state, units, "0 empty, 1 theirs, 2 mine");
-  write_matrix(st, "firing_corr", firing, units, "Pearson(value > 0, square in state)");
-  write_matrix(st, "act_corr", act, units, "Pearson(value, square in state)");
-  write_matrix(st, "f1", f1, units, "F1 of value > 0 predicting square in state");
-  write_matrix(st, "auroc", auroc, units, "AUROC of the value as a score for square in state");
-
-  if (effect)
-    write_matrix(root, "direct_effect", *effect, units,
-                 "(d - mean d) * ln_final.w @ W_U, centred over the 60 move tokens, per square "
-                 "(NaN: the centre squares)");
-  if (cos) {
-    Group c = root.create_group("cosine");
-    write_matrix(c, "blank", cos->blank, units, "cosine of the unit direction with blank_dir");
-    write_matrix(c, "mine", cos->mine, units, "cosine of the unit direction with mine_dir");
-  }
-}
-
-// The per-feature effects of a sae_intervention product (docs/interventions.md): mean change of
-// each move's log-prob, over every edited row and over the rows where the feature fired, and the
-// probe's flip rate. The product must have edited the SAE the features came from.
-void Dashboard::read_ablations(RunContext& ctx, const UnitSource& source, DashboardMeta& meta) {
-  if (!config_.has("intervention")) {
-    meta.ablation_note =
-        "no sae_intervention product was given (`intervention:`): no ablation effects";
-    return;
-  }
-  const Product& product = ctx.input("intervention");
-  const Group& root = product.root();
-  const Attributes a = root.attrs();
-  const std::string where = "sae_intervention product '" + product.label() + "'";
-  const Attributes features = ctx.input("features").root().attrs();
-  if (a.has("sae") && features.has("sae_path")) {
-    std::error_code ec;
-    if (!fs::equivalent(a.get_string("sae"), features.get_string("sae_path"), ec))
-      throw DataError(fmt::format("{} edited the SAE {}, but the features come from {}", where,
-                                  a.get_string("sae"), features.get_string("sae_path")));
-  }
-  const auto index = root.group("features").dataset("index").read_all<std::int64_t>();
-  const auto rows = root.dataset("rows").read_all<std::int64_t>();
-  const auto logprob = root.dataset("logprob_change").read_all<double>();
-  std::vector<double> flips;
-  if (root.contains("probe_flips")) flips = root.dataset("probe_flips").read_all<double>();
-  const std::size_t n = index.size();
-  if (rows.size() != n * 2 || logprob.size() != n * 2 * 64 ||
-      (!flips.empty() && flips.size() != n * 2 * 64))
-    throw DataError(where +
-                    ": rows, logprob_change and probe_flips do not match features/index "
-                    "(expected [feature, 2], [feature, 2, 8, 8])");
-  for (std::size_t k = 0; k < n; ++k) {
-    if (index[k] < 0 || index[k] >= source.units())
-      throw DataError(fmt::format("{}: feature {} is outside the {} features", where, index[k],
-                                  source.units()));
-    AblationView v;
-    v.rows_all = rows[k * 2];
-    v.rows_fired = rows[k * 2 + 1];
-    v.logprob_all.assign(logprob.begin() + static_cast<std::ptrdiff_t>(k * 128),
-                         logprob.begin() + static_cast<std::ptrdiff_t>(k * 128 + 64));
-    v.logprob_fired.assign(logprob.begin() + static_cast<std::ptrdiff_t>(k * 128 + 64),
-                           logprob.begin() + static_cast<std::ptrdiff_t>(k * 128 + 128));
-    if (!flips.empty())
-      v.flips_fired.assign(flips.begin() + static_cast<std::ptrdiff_t>(k * 128 + 64),
-                           flips.begin() + static_cast<std::ptrdiff_t>(k * 128 + 128));
-    ablations_[index[k]] = std::move(v);
-  }
-  const std::string op = a.has("op") ? a.get_string("op") : "?";
-  meta.ablation_source = fmt::format(
-      "product '{}': {}{} one feature at a time at {}", product.label(), op,
-      op == "ablate" ? "" : fmt::format(" (value {})", a.has("value") ? a.get_float("value") : NAN),
-      a.has("hook") ? a.get_string("hook") : "the SAE's hook");
-  meta.ablation_note =
-      fmt::format("'{}' edited {} of the {} features; the others show nothing here",
-                  product.label(), n, source.units());
-}
-
 void Dashboard::run(RunContext& ctx) {
   const UnitSource source = open_source(ctx);
   source_kind_ = source.kind();
@@ -653,7 +497,13 @@ void Dashboard::run(RunContext& ctx) {
                            "no `probe:` was given: no cosines with the probe directions";
   meta.has_effect = effect.has_value();
   meta.has_cosines = cosines.has_value();
-  read_ablations(ctx, source, meta);
+  if (config_.has("intervention")) {
+    ablations_ =
+        read_ablations(ctx.input("intervention"), ctx.input("features"), source.units(), meta);
+  } else {
+    meta.ablation_note =
+        "no sae_intervention product was given (`intervention:`): no ablation effects";
+  }
 
   views_.assign(static_cast<std::size_t>(source.units()), UnitView{});
   const std::uint64_t rows = source.rows();
@@ -685,7 +535,8 @@ void Dashboard::run(RunContext& ctx) {
   pages.finish(meta);
 
   Group& root = ctx.output().root();
-  write_datasets(root, effect ? &*effect : nullptr, cosines ? &*cosines : nullptr);
+  write_product_datasets(root, views_, options_, effect ? &*effect : nullptr,
+                         cosines ? &*cosines : nullptr);
   auto a = root.attrs();
   a.set("dashboard_index", "dashboards/" + label + "/index.html");
   a.set("dashboard_title", meta.title);
