@@ -52,6 +52,7 @@ std::string experiment(const fs::path& store) {
          "  - plugin: dashboard\n    label: dash_sae\n    unit: feature\n    features: sae\n"
          "    correlation: corr\n    logits: 'cache:log_probs'\n    sae: " +
          sae + "\n" + "    model: " + model + "\n    probe: " + probe + "\n" +
+         "  - {plugin: dashboard, label: dash_sae_own, unit: feature, features: sae}\n"
          "  - plugin: dashboard\n    label: dash_l0\n    unit: neuron\n"
          "    activations: 'cache:blocks.0.mlp.hook_post'\n    logits: 'cache:log_probs'\n"
          "    model: " +
