@@ -522,7 +522,11 @@ void Dashboard::run(RunContext& ctx) {
   }
   add_probabilities(ctx, source, meta);
 
-  const fs::path folder = ctx.output().path().parent_path() / "dashboards" / label;
+  // Pages in <store>.d/dashboards/<label>/; the report is <store>.report.html beside <store>.d.
+  const fs::path store_dir = ctx.output().path().parent_path();
+  const fs::path folder = store_dir / "dashboards" / label;
+  meta.report =
+      "../../../" + fs::path(store_dir.filename()).replace_extension(".report.html").string();
   PageWriter pages(folder);
   for (UnitView& v : views_) {
     const auto at = static_cast<std::size_t>(v.index) * 64;

@@ -163,6 +163,7 @@ void PageWriter::finish(const DashboardMeta& meta) {
   m.raw("othrunDashboard.meta(");
   m.begin_object();
   m.key("label").value(meta.label).key("title").value(meta.title);
+  m.key("report").value(meta.report);
   m.key("description").value(meta.description).key("kind").value(meta.kind);
   m.key("units").value(meta.units).key("games").value(meta.games).key("rows").value(meta.rows);
   m.key("positions_first").value(meta.positions_first);

@@ -50,6 +50,7 @@ struct UnitView {
 // Page-wide facts; a `*_note` says why a section is empty (shown on the page as written).
 struct DashboardMeta {
   std::string label, title, description, kind;  // kind: feature, neuron, probe
+  std::string report;  // the experiment's report.html, relative to the pages
   std::int64_t units = 0, positions_first = 0, positions_count = 0;
   std::uint64_t games = 0, rows = 0;
   std::string state_source;  // where the board-state statistics come from

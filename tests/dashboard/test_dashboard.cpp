@@ -193,6 +193,10 @@ TEST_F(DashboardTest, ProductRecordsWhereThePagesAre) {
   EXPECT_TRUE(fs::exists(pages("dash_sae") / "data" / "u" / "7.js"));  // units 112..127
   EXPECT_FALSE(fs::exists(pages("dash_sae") / "data" / "u" / "8.js"));
   EXPECT_FALSE(fs::exists(pages("dash_sae").string() + ".partial"));
+  // The pages link back to the experiment's report, which exists after the run.
+  const std::string sae_meta = read_text(pages("dash_sae") / "data" / "meta.js");
+  EXPECT_NE(sae_meta.find("\"report\":\"../../../dash.report.html\""), std::string::npos);
+  EXPECT_TRUE(fs::exists(pages("dash_sae") / "../../../dash.report.html"));
   // Without logits or a model, the probe dashboard says so instead of drawing nothing.
   const std::string meta = read_text(pages("dash_probe") / "data" / "meta.js");
   EXPECT_NE(meta.find("no next-move distribution"), std::string::npos) << meta;

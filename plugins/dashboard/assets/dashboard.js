@@ -388,6 +388,10 @@
     const m = state.meta;
     document.title = m.title;
     document.getElementById("title").textContent = m.title;
+    if (m.report) {
+      const nav = document.getElementById("nav");
+      nav.appendChild(el("a", { href: m.report }, "experiment report"));
+    }
     document.getElementById("description").textContent =
       m.units + " units over " + m.games + " games (" + m.rows + " positions, " +
       "positions " + m.positions_first + ".." + (m.positions_first + m.positions_count - 1) +
@@ -456,6 +460,7 @@
     const nav = document.getElementById("nav");
     nav.textContent = "";
     nav.appendChild(el("a", { href: "index.html" }, "all units"));
+    if (m.report) nav.appendChild(el("a", { href: m.report }, "experiment report"));
     if (u.index > 0) nav.appendChild(el("a", { href: "#" + (u.index - 1) }, "previous"));
     if (u.index + 1 < m.units) nav.appendChild(el("a", { href: "#" + (u.index + 1) }, "next"));
 
