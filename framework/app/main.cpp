@@ -13,6 +13,7 @@
 
 #include "config/experiment.hpp"
 #include "describe.hpp"
+#include "fetch_command.hpp"
 #include "plugin/registry.hpp"
 #include "runtime/product_status.hpp"
 #include "runtime/blas.hpp"
@@ -43,7 +44,9 @@ struct Options {
 };
 
 po::options_description visible_options(Options& options) {
-  po::options_description described("Usage: othrun [options] EXPERIMENT.yaml\n\nOptions");
+  po::options_description described(
+      "Usage: othrun [options] EXPERIMENT.yaml\n       othrun fetch REF...  (download hf:// "
+      "and https:// files into the cache; othrun fetch --help)\n\nOptions");
   described.add_options()("help,h", "print this help")("check", po::bool_switch(&options.check),
                                                        "validate the experiment only; run nothing")(
       "list", po::bool_switch(&options.list),
@@ -126,6 +129,15 @@ void prepare_compute_libraries(int threads) {
   othrun::threads::apply_policy(threads);
 }
 
+// Whether any step names a file by reference (hf://, https://): then a run resolves them online.
+bool names_references(const othrun::Experiment& experiment) {
+  if (!experiment.to_fetch.empty()) return true;
+  for (const auto& step : experiment.steps) {
+    if (!step.fetched.empty()) return true;
+  }
+  return false;
+}
+
 int run(const Options& options) {
   using namespace othrun;
   PluginRegistry plugins(
@@ -164,16 +176,29 @@ int run(const Options& options) {
   if (!options.check) prepare_compute_libraries(options.threads);  // --check runs nothing
   Experiment experiment;
   try {
+    // Validated from the cache first: a bad experiment is reported before any download.
     experiment = load_experiment(options.experiment, options.overrides, plugins);
+    if (!options.check && names_references(experiment)) {
+      install_interrupt_handler();
+      experiment = load_experiment(options.experiment, options.overrides, plugins,
+                                   fetch::ResolveMode::Fetch);
+    }
   } catch (const ValidationError& error) {
     for (const auto& message : error.messages()) std::cerr << message << "\n";
     std::cerr << "othrun: " << error.messages().size() << " problem"
               << (error.messages().size() == 1 ? "" : "s") << " in " << options.experiment
               << "; nothing was run\n";
     return kExitInvalid;
+  } catch (const Interrupted&) {
+    std::cerr << "othrun: interrupted while fetching; a partial download is kept and resumes "
+                 "next time\n";
+    return kExitInterrupted;
   }
   if (options.check) {
     std::cout << options.experiment << ": OK (" << experiment.steps.size() << " steps)\n";
+    for (const auto& ref : experiment.to_fetch) {
+      std::cout << "  not cached, fetched when it runs: " << ref << "\n";
+    }
     return kExitOk;
   }
   install_interrupt_handler();
@@ -183,6 +208,14 @@ int run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "fetch") {  // `othrun fetch REF...` (docs/fetch.md)
+    try {
+      return othrun::run_fetch_command(std::vector<std::string>(argv + 2, argv + argc));
+    } catch (const std::exception& error) {
+      std::cerr << "othrun fetch: " << error.what() << "\n";
+      return othrun::kExitFailed;
+    }
+  }
   Options options;
   po::options_description described = visible_options(options);
   po::options_description all = described;

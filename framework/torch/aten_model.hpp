@@ -1,5 +1,5 @@
-// Internal to libothrun_torch: the LibTorch side of HookedTransformer. Only the three ATen TUs
-// (hooked_transformer.cpp, process_weights.cpp, forward.cpp) include it.
+// Internal to libothrun_torch: the LibTorch side of HookedTransformer. Only the ATen TUs
+// (hooked_transformer.cpp, process_weights.cpp, forward.cpp, edits.cpp) include it.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -34,6 +34,25 @@ struct PackedModel {
 };
 
 PackedModel pack(const WeightMap& w, const ModelConfig& config);
+
+// A request's edits by the hooks they touch (edits.cpp). Checks every edit on construction;
+// apply() checks what needs the activation's shape and throws othrun::Error naming the edit.
+class Editor {
+ public:
+  Editor(const std::vector<Edit>& edits, const ModelConfig& config);
+  bool touches(const std::string& hook) const;
+  // `x` after the edits of `hook`, in order (x itself when none; never modified in place).
+  at::Tensor apply(const std::string& hook, const at::Tensor& x) const;
+
+ private:
+  struct Entry {
+    const Edit* edit;
+    std::string where;  // "edit 2 (add at blocks.3.hook_resid_post)" for errors
+  };
+  at::Tensor apply_one(const Edit& e, const std::string& where, const std::string& hook,
+                       const at::Tensor& x) const;
+  std::map<std::string, std::vector<Entry>> by_hook_;
+};
 
 // The forward of docs/inference.md ("The model") on int64 `tokens` [batch, pos].
 Cache forward(const PackedModel& m, const ModelConfig& config, const at::Tensor& tokens,

@@ -1,6 +1,7 @@
 // The HookedTransformer forward (docs/inference.md, "The model") on ATen, recording only requested
-// hooks. Recorded tensors are never modified afterwards (no in-place op follows a record), because
-// a record may share memory with the tensor the forward goes on with.
+// hooks and applying the request's edits at theirs. Recorded tensors are never modified afterwards
+// (no in-place op follows a record), because a record may share memory with the tensor the forward
+// goes on with.
 #include <ATen/ATen.h>
 
 #include <fmt/format.h>
@@ -24,15 +25,26 @@ at::Tensor pack_heads_in(const at::Tensor& W) {
   return W.permute({1, 0, 2}).reshape({W.size(1), W.size(0) * W.size(2)});
 }
 
-// Copies the requested hooks out of the forward, cut to the requested positions.
+// Copies the requested hooks out of the forward, cut to the requested positions, and applies the
+// edits: hook() is a hook point.
 class Recorder {
  public:
-  Recorder(const RunRequest& request, std::int64_t n_pos)
+  Recorder(const RunRequest& request, const Editor& editor, std::int64_t n_pos)
       : request_(request),
+        editor_(editor),
         begin_(request.pos_begin),
         end_(request.pos_end < 0 ? n_pos : std::min(request.pos_end, n_pos)) {}
 
   bool wants(const std::string& name) const { return request_.hooks.count(name) != 0; }
+  // Recorded or edited: the forward must compute the hook's activation on its own.
+  bool touches(const std::string& name) const { return wants(name) || editor_.touches(name); }
+
+  // The hook point `name`: `t` after its edits, recorded when requested.
+  at::Tensor hook(const std::string& name, const at::Tensor& t, std::int64_t pos_dim = 1) {
+    at::Tensor out = editor_.apply(name, t);
+    record(name, out, pos_dim);
+    return out;
+  }
 
   // `pos_dim`: the positions axis (1, or 2 for [batch, head, query, key]).
   void record(const std::string& name, const at::Tensor& t, std::int64_t pos_dim = 1) {
@@ -52,6 +64,7 @@ class Recorder {
   }
 
   const RunRequest& request_;
+  const Editor& editor_;
   std::int64_t begin_, end_;
   Cache cache_;
 };
@@ -61,17 +74,16 @@ at::Tensor layer_norm(const at::Tensor& x_in, const at::Tensor& w, const at::Ten
                       const std::string& prefix, Recorder& rec) {
   const std::string scale_hook = prefix + ".hook_scale";
   const std::string normalized_hook = prefix + ".hook_normalized";
-  if (!rec.wants(scale_hook) && !rec.wants(normalized_hook)) {
+  if (!rec.touches(scale_hook) && !rec.touches(normalized_hook)) {
     // No hook inside: ATen's fused kernel computes the same normalisation in one pass.
     return at::layer_norm(x_in, {x_in.size(-1)}, w, b, eps);
   }
   at::Tensor x = x_in - x_in.mean(-1, /*keepdim=*/true);
   at::Tensor scale = (x.pow(2).mean(-1, /*keepdim=*/true) + eps).sqrt();
-  rec.record(scale_hook, scale);
+  scale = rec.hook(scale_hook, scale);
   x = x / scale;
   if (w.defined()) x = x * w + b;
-  rec.record(normalized_hook, x);
-  return x;
+  return rec.hook(normalized_hook, x);
 }
 
 // x [batch, pos, in] @ W [in, out] + b, as one addmm over the flattened rows.
@@ -84,21 +96,19 @@ at::Tensor attention(const at::Tensor& x, const LayerParams& p, const ModelConfi
                      const std::string& prefix, Recorder& rec) {
   const auto batch = x.size(0), n_pos = x.size(1);
   const at::Tensor qkv = linear(x, p.W_qkv, p.b_qkv).view({batch, n_pos, 3, c.n_heads, c.d_head});
-  const at::Tensor q = qkv.select(2, 0), k = qkv.select(2, 1), v = qkv.select(2, 2);
-  rec.record(prefix + "attn.hook_q", q);
-  rec.record(prefix + "attn.hook_k", k);
-  rec.record(prefix + "attn.hook_v", v);
+  const at::Tensor q = rec.hook(prefix + "attn.hook_q", qkv.select(2, 0));
+  const at::Tensor k = rec.hook(prefix + "attn.hook_k", qkv.select(2, 1));
+  const at::Tensor v = rec.hook(prefix + "attn.hook_v", qkv.select(2, 2));
   // [batch, head, query, key]; TransformerLens divides by attn_scale = sqrt(d_head).
   at::Tensor scores = at::matmul(q.permute({0, 2, 1, 3}), k.permute({0, 2, 3, 1}));
   scores.div_(std::sqrt(static_cast<double>(c.d_head)));
   // Causal mask with -inf, as TransformerLens' IGNORE in current versions (older used -1e5).
   const at::Tensor future = at::ones({n_pos, n_pos}, at::kBool).triu(1);
   scores.masked_fill_(future, -std::numeric_limits<float>::infinity());
-  rec.record(prefix + "attn.hook_attn_scores", scores, 2);
-  const at::Tensor pattern = at::softmax(scores, -1);
-  rec.record(prefix + "attn.hook_pattern", pattern, 2);
-  const at::Tensor z = at::matmul(pattern, v.permute({0, 2, 1, 3})).permute({0, 2, 1, 3});
-  rec.record(prefix + "attn.hook_z", z);
+  scores = rec.hook(prefix + "attn.hook_attn_scores", scores, 2);
+  const at::Tensor pattern = rec.hook(prefix + "attn.hook_pattern", at::softmax(scores, -1), 2);
+  const at::Tensor z = rec.hook(prefix + "attn.hook_z",
+                                at::matmul(pattern, v.permute({0, 2, 1, 3})).permute({0, 2, 1, 3}));
   const at::Tensor z_flat = z.reshape({batch * n_pos, c.n_heads * c.d_head});
   return at::addmm(p.b_O, z_flat, p.W_O).view({batch, n_pos, c.d_model});
 }
@@ -107,25 +117,18 @@ at::Tensor gelu(const at::Tensor& x, Activation act) {
   return act == Activation::GeluErf ? at::gelu(x) : at::gelu(x, "tanh");
 }
 
-at::Tensor block(const at::Tensor& resid, const LayerParams& p, const ModelConfig& c,
+at::Tensor block(const at::Tensor& resid_in, const LayerParams& p, const ModelConfig& c,
                  std::int64_t layer, Recorder& rec) {
   const std::string prefix = fmt::format("blocks.{}.", layer);
-  rec.record(prefix + "hook_resid_pre", resid);
+  const at::Tensor resid = rec.hook(prefix + "hook_resid_pre", resid_in);
   const at::Tensor x1 = layer_norm(resid, p.ln1_w, p.ln1_b, c.eps, prefix + "ln1", rec);
-  const at::Tensor attn_out = attention(x1, p, c, prefix, rec);
-  rec.record(prefix + "hook_attn_out", attn_out);
-  const at::Tensor resid_mid = resid + attn_out;
-  rec.record(prefix + "hook_resid_mid", resid_mid);
+  const at::Tensor attn_out = rec.hook(prefix + "hook_attn_out", attention(x1, p, c, prefix, rec));
+  const at::Tensor resid_mid = rec.hook(prefix + "hook_resid_mid", resid + attn_out);
   const at::Tensor x2 = layer_norm(resid_mid, p.ln2_w, p.ln2_b, c.eps, prefix + "ln2", rec);
-  const at::Tensor pre = linear(x2, p.W_in, p.b_in);
-  rec.record(prefix + "mlp.hook_pre", pre);
-  const at::Tensor post = gelu(pre, c.act_fn);
-  rec.record(prefix + "mlp.hook_post", post);
-  const at::Tensor mlp_out = linear(post, p.W_out, p.b_out);
-  rec.record(prefix + "hook_mlp_out", mlp_out);
-  at::Tensor resid_post = resid_mid + mlp_out;
-  rec.record(prefix + "hook_resid_post", resid_post);
-  return resid_post;
+  const at::Tensor pre = rec.hook(prefix + "mlp.hook_pre", linear(x2, p.W_in, p.b_in));
+  const at::Tensor post = rec.hook(prefix + "mlp.hook_post", gelu(pre, c.act_fn));
+  const at::Tensor mlp_out = rec.hook(prefix + "hook_mlp_out", linear(post, p.W_out, p.b_out));
+  return rec.hook(prefix + "hook_resid_post", resid_mid + mlp_out);
 }
 
 // How many blocks the request needs: all of them for logits or ln_final hooks, else up to the
@@ -204,24 +207,23 @@ PackedModel pack(const WeightMap& w, const ModelConfig& c) {
 Cache forward(const PackedModel& m, const ModelConfig& c, const at::Tensor& tokens,
               const RunRequest& request) {
   check_request(request, c, tokens);
+  const Editor editor(request.edits, c);
   const auto batch = tokens.size(0), n_pos = tokens.size(1);
-  Recorder rec(request, n_pos);
-  const at::Tensor embed =
-      m.W_E.index_select(0, tokens.reshape(-1)).view({batch, n_pos, c.d_model});
-  rec.record("hook_embed", embed);
-  const at::Tensor pos_embed =
-      m.W_pos.narrow(0, 0, n_pos).unsqueeze(0).expand({batch, n_pos, c.d_model});
-  rec.record("hook_pos_embed", pos_embed);
+  Recorder rec(request, editor, n_pos);
+  const at::Tensor embed = rec.hook(
+      "hook_embed", m.W_E.index_select(0, tokens.reshape(-1)).view({batch, n_pos, c.d_model}));
+  const at::Tensor pos_embed = rec.hook(
+      "hook_pos_embed", m.W_pos.narrow(0, 0, n_pos).unsqueeze(0).expand({batch, n_pos, c.d_model}));
   at::Tensor resid = embed + pos_embed;
   const std::int64_t layers = layers_needed(request, c);
   for (std::int64_t l = 0; l < layers; ++l) {
     resid = block(resid, m.layers[static_cast<std::size_t>(l)], c, l, rec);
   }
   // The input of the first block not run, when that is the deepest hook asked for.
-  if (layers < c.n_layers) rec.record(fmt::format("blocks.{}.hook_resid_pre", layers), resid);
+  if (layers < c.n_layers) rec.hook(fmt::format("blocks.{}.hook_resid_pre", layers), resid);
   if (layers == c.n_layers &&
-      (request.logits != LogitsOutput::None || rec.wants("ln_final.hook_scale") ||
-       rec.wants("ln_final.hook_normalized"))) {
+      (request.logits != LogitsOutput::None || rec.touches("ln_final.hook_scale") ||
+       rec.touches("ln_final.hook_normalized"))) {
     const at::Tensor x = layer_norm(resid, m.lnf_w, m.lnf_b, c.eps, "ln_final", rec);
     at::Tensor logits = linear(x, m.W_U, m.b_U);
     if (request.logits == LogitsOutput::Logits) rec.record_always("logits", logits);

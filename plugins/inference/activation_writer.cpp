@@ -61,15 +61,23 @@ Dataset& ActivationWriter::dataset_for(const std::string& name, const HostTensor
   return datasets_.emplace(name, std::move(dataset)).first->second;
 }
 
+void ActivationWriter::write_rows(std::uint64_t first, const std::string& name,
+                                  const HostTensor& rows) {
+  dataset_for(name, rows)
+      .write_rows<float>(first, std::span<const float>(rows.data_as<float>(),
+                                                       static_cast<std::size_t>(rows.numel())));
+}
+
 void ActivationWriter::write(std::uint64_t first, const gpt::Cache& cache) {
   const auto start = std::chrono::steady_clock::now();
-  for (const auto& [name, tensor] : cache) {
-    // Contiguous float32 already (the model returns it so): written straight from its memory.
-    const HostTensor rows = to_stored_layout(name, tensor);
-    dataset_for(name, rows)
-        .write_rows<float>(first, std::span<const float>(rows.data_as<float>(),
-                                                         static_cast<std::size_t>(rows.numel())));
-  }
+  // Contiguous float32 already (the model returns it so): written straight from its memory.
+  for (const auto& [name, tensor] : cache) write_rows(first, name, to_stored_layout(name, tensor));
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void ActivationWriter::write_stored(std::uint64_t first, const gpt::Cache& cache) {
+  const auto start = std::chrono::steady_clock::now();
+  for (const auto& [name, tensor] : cache) write_rows(first, name, tensor.contiguous());
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 

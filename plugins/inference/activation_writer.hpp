@@ -19,10 +19,14 @@ class ActivationWriter {
 
   // Writes `cache` (every tensor [count, ...]) as rows [first, first + count).
   void write(std::uint64_t first, const gpt::Cache& cache);
+  // The same for a cache already in the store layout (the CUDA forward's: attention maps
+  // [batch, query, head, key]), contiguous float32.
+  void write_stored(std::uint64_t first, const gpt::Cache& cache);
   double seconds() const { return seconds_; }  // spent in the store, for the benchmark
 
  private:
   Dataset& dataset_for(const std::string& name, const HostTensor& rows);
+  void write_rows(std::uint64_t first, const std::string& name, const HostTensor& rows);
 
   Group& root_;
   std::uint64_t n_games_;

@@ -1,6 +1,7 @@
 // inference: runs Othello-GPT (othrun::gpt::HookedTransformer, TransformerLens-exact) over a games
 // product in chunks of games and caches the requested hooks (docs/inference.md). Memory is bounded
-// by batch_games: only one chunk's cache exists at a time.
+// by batch_games: only one chunk's cache exists at a time. With `device: cuda` (or `auto` on a
+// machine with a GPU) the CUDA forward of plugins/cuda_inference runs instead, when it is built.
 #include <othrun/games.hpp>
 #include <othrun/log.hpp>
 #include <othrun/plugin.hpp>
@@ -11,8 +12,10 @@
 #include <chrono>
 
 #include "activation_writer.hpp"
+#include "device_choice.hpp"
 #include "logprob_board.hpp"
 #include "options.hpp"
+#include "product.hpp"
 
 namespace othrun::inference {
 
@@ -29,21 +32,13 @@ HostTensor model_input(const std::vector<std::int8_t>& tokens, std::int64_t coun
   return out;
 }
 
-void describe_product(Group& root, const Options& o, const gpt::HookedTransformer& model,
-                      const std::string& format, std::uint64_t n_games) {
-  auto a = root.attrs();
-  a.set("model", o.model.string());
-  a.set("model_format", format);
-  a.set("model_config", model.config().to_string());
-  a.set("process_weights",
-        std::vector<std::string>{
-            o.load.process.fold_ln ? "fold_ln" : "",
-            o.load.process.center_writing_weights ? "center_writing_weights" : "",
-            o.load.process.center_unembed ? "center_unembed" : "",
-            o.load.process.fold_value_biases ? "fold_value_biases" : ""});
-  a.set("device", "cpu");
-  a.set("games", static_cast<std::int64_t>(n_games));
-  a.set("attention_mask", "-inf (TransformerLens IGNORE in current versions)");
+LogProbBoard logprob_board(const gpt::HookedTransformer& model, std::span<const std::int8_t> tokens,
+                           std::int64_t moves) {
+  std::vector<std::int64_t> prefix(tokens.begin(), tokens.begin() + moves);
+  const gpt::Cache cache = model.run(
+      HostTensor::from_values<std::int64_t>({1, moves}, std::span<const std::int64_t>(prefix)),
+      board_request(moves));
+  return board_from_log_probs(cache.at("log_probs").to_vector<float>());  // [1, 1, vocab]
 }
 
 }  // namespace
@@ -51,56 +46,42 @@ void describe_product(Group& root, const Options& o, const gpt::HookedTransforme
 class Inference : public Step {
  public:
   static constexpr const char* kName = "inference";
-  static constexpr const char* kVersion = "1.0.0";
+  static constexpr const char* kVersion = "1.1.0";
 
   static Schema describe() { return describe_schema(); }
-  static void validate(const Config& config) { validate_config(config); }
+  static void validate(const Config& config) {
+    validate_config(config);
+    check_device(config.get_string("device"));
+  }
   static DatasetDecls produces(const Config& config) { return produces_datasets(config); }
 
   explicit Inference(const Config& config)
       : options_(parse_options(config)), device_(config.get_string("device")) {}
 
   void run(RunContext& ctx) override {
-    if (device_ == "auto") log::info("inference: device auto -> cpu (no cuda_inference plugin)");
+    if (choose_device(device_) == Device::Cuda) {
+      run_on_cuda(options_, ctx);
+      return;
+    }
     gpt::set_num_threads(ctx.threads());
     const auto model = gpt::HookedTransformer::from_file(options_.model, options_.load);
-    log::info("inference: {} ({})", options_.model.string(), model.config().to_string());
+    log::info("inference: {} ({}) on the CPU", options_.model.string(), model.config().to_string());
     const games::GamesReader games(ctx.input("games"));
     const std::uint64_t n_games = options_.max_games > 0
                                       ? std::min<std::uint64_t>(games.size(), options_.max_games)
                                       : games.size();
-    const gpt::RunRequest request = make_request(model.config());
+    const gpt::RunRequest request = make_request(options_, model.config());
     Group& root = ctx.output().root();
-    describe_product(root, options_, model, gpt::to_string(model.source_format()), n_games);
+    describe_product(root, options_, model.config(), gpt::to_string(model.source_format()), n_games,
+                     "cpu");
     run_chunks(model, games, n_games, request, root);
     if (options_.board_moves > 0) write_logprob_board(model, games, root);
   }
 
  private:
-  gpt::RunRequest make_request(const gpt::ModelConfig& config) const {
-    gpt::RunRequest request;
-    for (const std::string& spec : options_.hooks) {
-      try {
-        request.hooks.insert(gpt::resolve_hook(spec, config.n_layers));
-      } catch (const Error& e) {
-        throw ConfigError("hooks", e.what());
-      }
-    }
-    request.logits = options_.logits;
-    request.pos_begin = options_.positions.begin;
-    request.pos_end = options_.positions.end;
-    const std::int64_t n_pos = std::min<std::int64_t>(games::kPositions - 1, config.n_ctx);
-    if (request.pos_begin >= n_pos) {
-      throw ConfigError("positions", fmt::format("first position {} is past the model input's {} "
-                                                 "positions",
-                                                 request.pos_begin, n_pos));
-    }
-    return request;
-  }
-
   void run_chunks(const gpt::HookedTransformer& model, const games::GamesReader& games,
                   std::uint64_t n_games, const gpt::RunRequest& request, Group& root) const {
-    const std::int64_t n_pos = std::min<std::int64_t>(games::kPositions - 1, model.config().n_ctx);
+    const std::int64_t n_pos = input_positions(model.config());
     const std::int64_t pos_end = request.pos_end < 0 ? n_pos : std::min(request.pos_end, n_pos);
     ActivationWriter writer(root, n_games, options_.float16, request.pos_begin, pos_end);
     Progress progress("inference", n_games, "games");
@@ -120,11 +101,7 @@ class Inference : public Step {
     }
     const double total =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    root.attrs().set("seconds_total", total);
-    root.attrs().set("seconds_store", writer.seconds());
-    log::info("inference: {} games in {:.2f} s ({:.0f} tokens/s), {:.0f}% of it writing the store",
-              n_games, total, total > 0 ? n_games * n_pos / total : 0.0,
-              total > 0 ? 100 * writer.seconds() / total : 0.0);
+    record_timing(root, n_games, n_pos, total, writer.seconds());
   }
 
   void write_logprob_board(const gpt::HookedTransformer& model, const games::GamesReader& games,

@@ -10,16 +10,7 @@
 
 namespace othrun::inference {
 
-LogProbBoard logprob_board(const gpt::HookedTransformer& model, std::span<const std::int8_t> tokens,
-                           std::int64_t moves) {
-  std::vector<std::int64_t> prefix(tokens.begin(), tokens.begin() + moves);
-  gpt::RunRequest request;
-  request.logits = gpt::LogitsOutput::LogProbs;
-  request.pos_begin = moves - 1;  // only the last position
-  const gpt::Cache cache = model.run(
-      HostTensor::from_values<std::int64_t>({1, moves}, std::span<const std::int64_t>(prefix)),
-      request);
-  const std::vector<float> log_probs = cache.at("log_probs").to_vector<float>();  // [1, 1, vocab]
+LogProbBoard board_from_log_probs(const std::vector<float>& log_probs) {
   LogProbBoard board;
   for (int square = 0; square < othello::kNumSquares; ++square) {
     const int token = othello::square_to_token(square);
@@ -28,6 +19,13 @@ LogProbBoard logprob_board(const gpt::HookedTransformer& model, std::span<const 
         token < 0 ? kCentreValue : log_probs.at(static_cast<std::size_t>(token));
   }
   return board;
+}
+
+gpt::RunRequest board_request(std::int64_t moves) {
+  gpt::RunRequest request;
+  request.logits = gpt::LogitsOutput::LogProbs;
+  request.pos_begin = moves - 1;  // only the last position
+  return request;
 }
 
 void write_board(Group& root, const LogProbBoard& board, std::int64_t game, std::int64_t moves) {

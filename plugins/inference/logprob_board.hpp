@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace othrun::inference {
 
@@ -18,10 +19,12 @@ struct LogProbBoard {
   std::array<std::uint8_t, 64> mask{};  // 1: centre square (no move, value kCentreValue)
 };
 
-// log_softmax over the d_vocab_out logits at the last position of the first `moves` tokens of
-// `tokens`, token 0 (padding) dropped, tokens 1..60 scattered to their squares.
-LogProbBoard logprob_board(const gpt::HookedTransformer& model, std::span<const std::int8_t> tokens,
-                           std::int64_t moves);
+// The board of one position's log-probs (log_softmax over the d_vocab_out logits): token 0
+// (padding) dropped, tokens 1..60 scattered to their squares.
+LogProbBoard board_from_log_probs(const std::vector<float>& log_probs);
+
+// The request for the board: log-probs at the last position of a `moves`-token prefix.
+gpt::RunRequest board_request(std::int64_t moves);
 
 // Writes logprob_board/log_probs float32 [8, 8], logprob_board/mask uint8 [8, 8] and the figure
 // figures/logprob_board ("Example Log Probs").

@@ -68,8 +68,11 @@ PositionRange parse_positions(const std::string& text) {
   }
 }
 
-Schema describe_schema() {
-  Schema s("Runs Othello-GPT (TransformerLens-exact, LibTorch) over games and caches hooks");
+Schema describe_schema(bool cuda_only) {
+  Schema s(cuda_only ? "Runs Othello-GPT (TransformerLens-exact) on a CUDA GPU over games and "
+                       "caches hooks (the inference plugin's device: cuda, without LibTorch)"
+                     : "Runs Othello-GPT (TransformerLens-exact; LibTorch on the CPU, or CUDA) "
+                       "over games and caches hooks");
   s.input("games", "games", "games", "the games to run (model input: tokens[:, :-1])");
   s.path("model", std::nullopt,
          "checkpoint: .pth or .safetensors (TransformerLens or minGPT state dict)")
@@ -85,8 +88,11 @@ Schema describe_schema() {
   s.flag("center_writing_weights", true, "centre weights writing to the residual stream");
   s.flag("center_unembed", true, "centre W_U, b_U over the vocabulary");
   s.flag("fold_value_biases", true, "fold b_V into b_O");
-  s.choice("device", {"cpu", "cuda", "auto"}, "auto",
-           "cpu; auto takes CUDA when a cuda_inference plugin is available (none yet: CPU)");
+  if (!cuda_only) {
+    s.choice("device", {"cpu", "cuda", "auto"}, "auto",
+             "cpu, cuda (refused at validation, with the reason, where no GPU is usable), or auto: "
+             "CUDA when this build has it and a GPU is usable, else the CPU");
+  }
   s.hooks("hooks", std::vector<std::string>{"blocks.6.hook_resid_pre"},
           "hooks to cache: TransformerLens names or shorthand name.layer / name:layer "
           "(resid_pre.6, post:0); each must exist in the model (checked against its file)");
@@ -94,7 +100,8 @@ Schema describe_schema() {
               "model positions kept: all, or first:stop (Python slice, e.g. \"5:54\")");
   s.choice("dtype", {"float32", "float16"}, "float32", "stored element type of activations");
   s.choice("logits", {"none", "logits", "log_probs"}, "none", "also store logits or log-probs");
-  s.integer("batch_games", 100, "games per forward pass (memory is bounded by it)")
+  s.integer("batch_games", 100,
+            "games per forward pass (memory is bounded by it; on a GPU, lowered to what fits)")
       .range(1, 100000);
   s.integer("max_games", 0, "run only the first max_games games; 0: all").range(0, 1e12);
   s.integer("board_game", 0, "log-prob board: the game whose prefix is used").range(0, 1e12);
@@ -140,11 +147,6 @@ DatasetDecls produces_datasets(const Config& config) {
 }
 
 void validate_config(const Config& config) {
-  if (config.get_string("device") == "cuda") {
-    throw ConfigError("device",
-                      "no CUDA inference plugin is available (cuda_inference is not built); use "
-                      "device: cpu or auto");
-  }
   for (const std::string& hook : config.get_strings("hooks")) {
     if (auto error = hook_syntax_error(hook)) throw ConfigError("hooks", *error);
   }

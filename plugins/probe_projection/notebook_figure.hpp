@@ -11,7 +11,7 @@
 
 namespace othrun::report {
 
-// Probe accuracy per square: sequential Blues over [0, 1].
+// Probe accuracy per square: sequential Blues over the data's range (stated in the caption).
 Figure probe_accuracy_board(std::string name, const Board& accuracy, std::string title,
                             std::string caption = {});
 

@@ -57,13 +57,10 @@ void write_figures(Group& root, const analysis::Histogram& histogram,
   const bool nb = options.notebook_compat;
   report::write_figure(root, correlation_histogram(histogram, options));
   std::vector<report::PairCounts> counts;
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < pairs.size(); ++i) {
-    counts.push_back(pair_counts(pairs[i], nb));
-    names.push_back(fmt::format("pair_{}", i + 1));
-  }
+  for (const auto& pair : pairs) counts.push_back(pair_counts(pair, nb));
+  const std::string counts_name = counts.empty() ? "" : "pair_counts";
   report::Figure table = report::top_pairs_table(
-      "top_pairs", counts, names,
+      "top_pairs", counts, counts_name,
       nb ? "The notebook's top pairs: topk of corr(acts == 0, state < 0) over [d_sae, 64], square "
            "names from its 60-entry label list. Each links to its 2x2 counts, which use "
            "state == 0 (empty). Datasets notebook/top_pairs."
@@ -72,17 +69,16 @@ void write_figures(Group& root, const analysis::Histogram& histogram,
                        options.rank_by));
   table.related.push_back("correlation_histogram");
   report::write_figure(root, table);
-  for (std::size_t i = 0; i < pairs.size(); ++i) {
-    report::Figure bars = report::pair_counts_bars(
-        names[i], counts[i],
-        fmt::format("Rows (game, position) by whether feature {} fired (> 0) and whether square "
-                    "{} is {}; rank {} with score {:.4f}.",
-                    counts[i].feature, counts[i].square_label,
-                    nb ? std::string("empty") : state_title(pairs[i].state), i + 1,
-                    pairs[i].score));
-    bars.related = {"top_pairs"};
-    report::write_figure(root, bars);
-  }
+  if (counts.empty()) return;
+  report::Figure grid = report::pair_counts_grid(
+      counts_name, counts,
+      fmt::format("One panel per top pair, in rank order (left to right, top to bottom): rows "
+                  "(game, position) by whether the feature fired (> 0) and whether the square is "
+                  "{}. Each panel has its own count axis. Datasets {}/counts.",
+                  nb ? std::string("empty") : std::string("in the pair's state"),
+                  nb ? "notebook/top_pairs" : "top_pairs"));
+  grid.related = {"top_pairs"};
+  report::write_figure(root, grid);
 }
 
 }  // namespace othrun::sae_correlation

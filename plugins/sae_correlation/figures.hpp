@@ -1,5 +1,5 @@
 // The report figures of sae_correlation: the seed notebook's correlation histogram, the top pairs
-// table and one 2x2 bar chart per pair.
+// table and the pairs' 2x2 counts as small multiples.
 #pragma once
 
 #include "correlation.hpp"
@@ -10,8 +10,8 @@
 
 namespace othrun::sae_correlation {
 
-// figures/correlation_histogram, figures/top_pairs and figures/pair_<rank> (rank 1..k). `pairs`
-// are the notebook's with options.notebook_compat, else the corrected top pairs.
+// figures/correlation_histogram, figures/top_pairs and figures/pair_counts (one panel per pair).
+// `pairs` are the notebook's with options.notebook_compat, else the corrected top pairs.
 void write_figures(Group& root, const analysis::Histogram& histogram,
                    const std::vector<Pair>& pairs, const Options& options);
 

@@ -24,11 +24,14 @@ struct PairCounts {
   std::uint64_t fired_empty = 0, silent_empty = 0, fired_not_empty = 0, silent_not_empty = 0;
   std::string state;  // empty: "Empty" (the notebook's); e.g. "Mine" titles IsMine(..), Not Mine
 };
-// Grouped bars x = False/True ("Feature fired?"), series Empty (blue) and Not Empty (red).
-Figure pair_counts_bars(std::string name, const PairCounts& pair, std::string caption = {});
-// The top pairs as a table whose rows link to their bar charts (named `bar_names[i]`); a "state"
-// column is added when any pair names one.
+// The 2x2 counts of every pair as small multiples in one figure: a panel per pair titled "F485 vs
+// IsEmpty(E3)", grouped bars x = False/True ("Feature fired?"), series Empty (blue) and Not Empty
+// (red), as the notebook's bar charts.
+Figure pair_counts_grid(std::string name, const std::vector<PairCounts>& pairs,
+                        std::string caption = {});
+// The top pairs as a table; each row links to the pair counts figure named `counts_figure`
+// (empty: no links). A "state" column is added when any pair names one.
 Figure top_pairs_table(std::string name, const std::vector<PairCounts>& pairs,
-                       const std::vector<std::string>& bar_names, std::string caption = {});
+                       const std::string& counts_figure, std::string caption = {});
 
 }  // namespace othrun::report

@@ -5,6 +5,8 @@
 #include <othrun/plugin.hpp>
 #include <othrun/progress.hpp>
 
+#include <fmt/format.h>
+
 namespace {
 
 using namespace othrun;
@@ -12,7 +14,7 @@ using namespace othrun;
 class SaeEncode : public Step {
  public:
   static constexpr const char* kName = "sae_encode";
-  static constexpr const char* kVersion = "1.0.0";
+  static constexpr const char* kVersion = "1.1.0";
 
   static Schema describe() {
     Schema schema("Encode a cached hook with an SAE: sparse feature activations and metrics");
@@ -31,6 +33,10 @@ class SaeEncode : public Step {
                   "stored dtype of the activations");
     schema.integer("chunk_games", 64, "games per chunk (also the batch of the sae_training MSE)")
         .range(1, 1000000);
+    schema.positions("metric_positions", "all",
+                     "positions the metrics/ attributes are computed over, \"first:stop\" (the "
+                     "positions the SAE was trained on, e.g. \"5:54\": other positions can be far "
+                     "outside its training distribution)");
     schema.provides("features");
     for (const auto& d : produces_for(false)) schema.dataset(d);
     return schema;
@@ -56,7 +62,8 @@ class SaeEncode : public Step {
       : sae_path_(config.get_path("sae")),
         hook_(config.input_dataset("activations")),
         half_(config.get_string("value_dtype") == "float16"),
-        chunk_(static_cast<std::uint64_t>(config.get_int("chunk_games"))) {}
+        chunk_(static_cast<std::uint64_t>(config.get_int("chunk_games"))),
+        metric_positions_(config.get_positions("metric_positions")) {}
 
   void run(RunContext& ctx) override {
     const analysis::Sae sae = analysis::load_sae(sae_path_);
@@ -71,7 +78,11 @@ class SaeEncode : public Step {
     Group features = root.create_group("features");
     // The features carry the cache's positions forward: row (g, j) is position span.position(j).
     analysis::FeatureWriter writer(features, sae.d_sae, acts.span(), half_);
-    analysis::SaeMetrics metrics(sae.d_in, sae.d_sae);
+    // `all` feeds the features' fired counts and density; `chosen` the metrics/ attributes, over
+    // the metric positions (the same rows when they are all).
+    analysis::SaeMetrics all(sae.d_in, sae.d_sae), chosen(sae.d_in, sae.d_sae);
+    const std::vector<std::int64_t> columns = metric_columns(acts.span(), hook);
+    const bool every_column = static_cast<std::int64_t>(columns.size()) == acts.positions();
     Progress progress("sae_encode", acts.games(), "games");
     for (std::uint64_t first = 0; first < acts.games(); first += chunk_) {
       const std::uint64_t count = std::min(chunk_, acts.games() - first);
@@ -84,17 +95,64 @@ class SaeEncode : public Step {
       sparse.append_dense(dense.data(), rows);
       std::vector<float> out(x.size());
       sae.decode(dense.data(), rows, out.data());
-      metrics.consume(x.data(), out.data(), sparse);
+      all.consume(x.data(), out.data(), sparse);
+      if (!every_column) {
+        consume_columns(chosen, x, out, dense, sae, static_cast<std::int64_t>(count),
+                        acts.positions(), columns);
+      }
       writer.append(sparse);
       progress.advance(count);
     }
     writer.finish(acts.games());
     features.attrs().set("hook", hook);
-    write_metrics(root, sae, metrics);
+    write_metrics(root, sae, every_column ? all : chosen, all);
   }
 
  private:
-  void write_metrics(Group& root, const analysis::Sae& sae, const analysis::SaeMetrics& m) const {
+  // The columns of the cached hook whose positions are metric_positions; refused when none is.
+  std::vector<std::int64_t> metric_columns(const analysis::PositionSpan& span,
+                                           const std::string& hook) const {
+    std::vector<std::int64_t> columns;
+    for (std::int64_t j = 0; j < span.count; ++j) {
+      const std::int64_t position = span.position(j);
+      if (position >= metric_positions_.begin &&
+          (metric_positions_.stop < 0 || position < metric_positions_.stop)) {
+        columns.push_back(j);
+      }
+    }
+    if (columns.empty()) {
+      throw ConfigError("metric_positions",
+                        fmt::format("{} has none of the positions {} cached in hook '{}'",
+                                    metric_positions_.to_string(), span.to_string(), hook));
+    }
+    return columns;
+  }
+
+  // Adds the rows of `columns` (of `positions` per game) of one chunk to `metrics`.
+  static void consume_columns(analysis::SaeMetrics& metrics, const std::vector<float>& x,
+                              const std::vector<float>& out, const std::vector<float>& dense,
+                              const analysis::Sae& sae, std::int64_t games, std::int64_t positions,
+                              const std::vector<std::int64_t>& columns) {
+    const auto d_in = static_cast<std::size_t>(sae.d_in);
+    const auto d_sae = static_cast<std::size_t>(sae.d_sae);
+    std::vector<float> x_rows, out_rows, dense_rows;
+    for (std::int64_t g = 0; g < games; ++g) {
+      for (const std::int64_t j : columns) {
+        const auto row = static_cast<std::size_t>(g * positions + j);
+        x_rows.insert(x_rows.end(), x.begin() + row * d_in, x.begin() + (row + 1) * d_in);
+        out_rows.insert(out_rows.end(), out.begin() + row * d_in, out.begin() + (row + 1) * d_in);
+        dense_rows.insert(dense_rows.end(), dense.begin() + row * d_sae,
+                          dense.begin() + (row + 1) * d_sae);
+      }
+    }
+    analysis::SparseRows sparse;
+    sparse.cols = sae.d_sae;
+    sparse.append_dense(dense_rows.data(), games * static_cast<std::int64_t>(columns.size()));
+    metrics.consume(x_rows.data(), out_rows.data(), sparse);
+  }
+
+  void write_metrics(Group& root, const analysis::Sae& sae, const analysis::SaeMetrics& m,
+                     const analysis::SaeMetrics& every_row) const {
     auto a = root.attrs();
     a.set("sae_path", sae_path_.string());
     a.set("sae_format", sae.format);
@@ -110,18 +168,22 @@ class SaeEncode : public Step {
     ma.set("explained_variance", m.explained_variance());
     ma.set("l0", m.l0());
     ma.set("dead_features", m.dead_features());
+    ma.set("positions", metric_positions_.to_string());
     ma.set("doc",
-           "mse: mean (out - x)^2; mse_sae_training: mean (out - x)^2 / ||x - mean_batch(x)||"
-           " with batches of chunk_games games; explained_variance: 1 - SSE / total SS");
-    std::vector<std::int64_t> fired(m.fired().begin(), m.fired().end());
+           "over the rows at `positions` (metric_positions): mse: mean (out - x)^2; "
+           "mse_sae_training: mean (out - x)^2 / ||x - mean_batch(x)|| with batches of chunk_games "
+           "games; explained_variance: 1 - SSE / total SS; l0, dead_features. The fired and "
+           "density datasets count every row of the features");
+    std::vector<std::int64_t> fired(every_row.fired().begin(), every_row.fired().end());
     analysis::write_dataset(g, "fired", fired, {}, "rows where each feature fired (> 0)");
-    analysis::write_dataset(g, "density", m.density(), {}, "fired / rows per feature");
+    analysis::write_dataset(g, "density", every_row.density(), {}, "fired / rows per feature");
   }
 
   std::filesystem::path sae_path_;
   std::string hook_;
   bool half_;
   std::uint64_t chunk_;
+  PositionRange metric_positions_;
 };
 
 }  // namespace

@@ -106,7 +106,7 @@ double sum(const nlohmann::json& values) {
   return total;
 }
 
-// The correlation histogram, the top pairs table and one 2x2 chart per pair, linked both ways;
+// The correlation histogram, the top pairs table and the pairs' 2x2 counts, linked both ways;
 // `pairs` is the group holding the pairs the figures show.
 void expect_correlation_figures(const Store& store, const std::string& label,
                                 const std::string& pairs, const std::string& histogram_title,
@@ -132,23 +132,27 @@ void expect_correlation_figures(const Store& store, const std::string& label,
   EXPECT_EQ(cells.at(0).size(), 10u);  // one row per pair
   EXPECT_EQ(table.trace().at("header").at("values").size(), notebook ? 5u : 6u);
   const char* const states[] = {"Empty", "Theirs", "Mine"};
+  EXPECT_EQ(table.figure.related,
+            (std::vector<std::string>{"pair_counts", "correlation_histogram"}));
+  // One small-multiples figure: a panel (two bar series on their own axes) per pair, in rank order.
+  const auto bars = stored_figure(store, label, "pair_counts");
+  EXPECT_EQ(bars.figure.kind, "pair_counts");
+  EXPECT_EQ(bars.figure.related, std::vector<std::string>{"top_pairs"});
+  ASSERT_EQ(bars.plotly.at("data").size(), 2 * feature.size());
+  const auto& titles = bars.plotly.at("layout").at("annotations");
+  ASSERT_EQ(titles.size(), feature.size());
   for (std::size_t i = 0; i < feature.size(); ++i) {
-    const std::string name = "pair_" + std::to_string(i + 1);
-    EXPECT_NE(std::find(table.figure.related.begin(), table.figure.related.end(), name),
-              table.figure.related.end());
-    EXPECT_EQ(cells.back()[i], name);
-    const auto bars = stored_figure(store, label, name);
-    EXPECT_EQ(bars.figure.kind, "pair_counts");
+    EXPECT_EQ(cells.back()[i], "pair_counts");
     const std::string st = notebook ? "Empty" : states[state[i]];
-    EXPECT_EQ(bars.figure.title,
-              "Feature " + std::to_string(feature[i]) + " vs Is" + st + "(" + labels[i] + ")");
-    EXPECT_EQ(bars.figure.related, std::vector<std::string>{"top_pairs"});
-    ASSERT_EQ(bars.plotly.at("data").size(), 2u);
-    EXPECT_EQ(bars.trace(0).at("name"), st);
-    EXPECT_EQ(bars.trace(1).at("name"), "Not " + st);
-    EXPECT_EQ(bars.trace(0).at("x"), nlohmann::json({"False", "True"}));
-    EXPECT_EQ(bars.trace(0).at("y"), nlohmann::json({counts[i * 4 + 2], counts[i * 4 + 3]}));
-    EXPECT_EQ(bars.trace(1).at("y"), nlohmann::json({counts[i * 4 + 0], counts[i * 4 + 1]}));
+    EXPECT_EQ(titles[i].at("text"),
+              "F" + std::to_string(feature[i]) + " vs Is" + st + "(" + labels[i] + ")");
+    const auto& in_state = bars.trace(2 * i);
+    const auto& not_in_state = bars.trace(2 * i + 1);
+    const std::string axis = i == 0 ? "x" : "x" + std::to_string(i + 1);
+    EXPECT_EQ(in_state.at("xaxis"), axis);
+    EXPECT_EQ(in_state.at("x"), nlohmann::json({"False", "True"}));
+    EXPECT_EQ(in_state.at("y"), nlohmann::json({counts[i * 4 + 2], counts[i * 4 + 3]}));
+    EXPECT_EQ(not_in_state.at("y"), nlohmann::json({counts[i * 4 + 0], counts[i * 4 + 1]}));
   }
 }
 
@@ -316,8 +320,14 @@ TEST_F(AnalysisStore, ProbeProjectionMatchesNumpy) {
   const auto board = stored_figure(*store_, "probe", "accuracy_board");
   expect_board(board, read_all(*store_, "probe", "accuracy/per_square"));
   EXPECT_EQ(board.figure.title, "Probe accuracy per square on blocks.6.hook_resid_post");
-  EXPECT_EQ(board.trace().at("zmin"), 0.0);
-  EXPECT_EQ(board.trace().at("zmax"), 1.0);
+  // The colours span the data's range (fitted, not 0..1), stated in the caption.
+  const auto per_square = read_all(*store_, "probe", "accuracy/per_square");
+  const auto [lo, hi] = std::minmax_element(per_square.begin(), per_square.end());
+  if (*lo < *hi) {
+    EXPECT_DOUBLE_EQ(board.trace().at("zmin").get<double>(), *lo);
+    EXPECT_DOUBLE_EQ(board.trace().at("zmax").get<double>(), *hi);
+  }
+  EXPECT_NE(board.figure.caption.find("(the data's range)"), std::string::npos);
   const auto line = stored_figure(*store_, "probe", "accuracy_by_position");
   EXPECT_EQ(line.figure.kind, "line");
   const auto per_position = read_all(*store_, "probe", "accuracy/per_position");

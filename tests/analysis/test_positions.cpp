@@ -483,6 +483,31 @@ TEST_F(SlicedCache, SaeEncodeMatchesFullCacheRestricted) {
   const double n = rows * kDIn;
   EXPECT_NEAR(m.get_float("mse"), sse / n, sse_bound / n + 1e-12 * sse / n);
 
+  // metric_positions: the full cache's metrics over positions 5..53 are those of the same rows,
+  // within the same bounds (its activations come from other GEMM shapes, as the sliced run's do);
+  // the features and their fired counts still cover every row.
+  run_plugin(*store_, "sae_encode", "feat_full_5_54",
+             {{"activations", std::string("full:") + kHook},
+              {"sae", sae_file},
+              {"metric_positions", std::string("5:54")}});
+  const Product restricted = store_->open("feat_full_5_54");
+  const auto rm = restricted.root().group("metrics").attrs();
+  EXPECT_EQ(rm.get_string("positions"), "5:54");
+  EXPECT_EQ(rm.get_int("rows"), static_cast<std::int64_t>(rows));
+  EXPECT_NEAR(rm.get_float("mse"), sse / n, sse_bound / n + 1e-12 * sse / n);
+  EXPECT_NEAR(rm.get_float("l0"), static_cast<double>(nnz_ref) / rows,
+              static_cast<double>(all_unsure) / rows + 1e-12);
+  const auto all_fired = read_all<std::int64_t>(*store_, "feat_full_5_54", "metrics/fired");
+  const auto full_fired = read_all<std::int64_t>(*store_, "feat_full", "metrics/fired");
+  EXPECT_EQ(all_fired, full_fired);
+  EXPECT_EQ(store_->open("feat_full").root().group("metrics").attrs().get_string("positions"),
+            "all");
+  EXPECT_THROW(run_plugin(*store_, "sae_encode", "feat_none",
+                          {{"activations", std::string("sliced:") + kHook},
+                           {"sae", sae_file},
+                           {"metric_positions", std::string("0:3")}}),
+               std::exception);
+
   // max_activation of a feature: the same examples, at real positions, as the full features'
   // restricted rows. Compared exactly where the order cannot flip (gaps above the bounds).
   run_plugin(*store_, "max_activation", "max_feature",

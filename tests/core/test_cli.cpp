@@ -4,6 +4,7 @@
 #include <othrun/store.hpp>
 
 #include <chrono>
+#include <sstream>
 #include <thread>
 
 #include "test_helpers.hpp"
@@ -65,9 +66,13 @@ TEST(Cli, ListLoadsEveryBuiltPluginWithoutError) {
     if (entry.path().extension() != ".so") continue;
     ++plugins;
     const std::string name = entry.path().stem().string();
-    const auto line_start = list.out.find(name + " ");
-    ASSERT_NE(line_start, std::string::npos) << name << " missing from:\n" << list.out;
-    const std::string line = list.out.substr(line_start, list.out.find('\n', line_start) - line_start);
+    // The line that starts with the name ("inference" is also the end of "cuda_inference").
+    std::string line;
+    std::istringstream lines(list.out);
+    for (std::string l; std::getline(lines, l);) {
+      if (l.rfind(name + " ", 0) == 0) line = l;
+    }
+    ASSERT_FALSE(line.empty()) << name << " missing from:\n" << list.out;
     EXPECT_EQ(line.find("error:"), std::string::npos) << line;
     EXPECT_NE(line.find(entry.path().string()), std::string::npos) << line;
   }

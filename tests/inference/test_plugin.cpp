@@ -146,14 +146,24 @@ TEST(InferencePlugin, Float16AndNoProcessing) {
   EXPECT_EQ(cache.root().attrs().get_string("model_format"), "mingpt");
 }
 
+// Where no GPU is usable, `device: cuda` is refused at validation with the reason `othrun --list`
+// gives for cuda_inference (the CUDA runtime's), or with "no CUDA forward" in a build without nvcc.
 TEST(InferencePlugin, CudaDeviceIsRejectedBeforeAnythingRuns) {
+  const auto list =
+      test::run_command(fmt::format("{} --plugin-path {} --list", OTHRUN_EXE, OTHRUN_PLUGIN_DIR));
+  std::string reason = "this build has no CUDA forward";
+  if (const auto at = list.output.find("cuda_inference "); at != std::string::npos) {
+    const std::string line = list.output.substr(at, list.output.find('\n', at) - at);
+    const auto why = line.find("unavailable: ");
+    if (why == std::string::npos) GTEST_SKIP() << "a GPU is usable here: " << line;
+    reason = line.substr(why + 13, line.find(" (cuda") - why - 13);
+  }
   test::ScratchDir dir;
   const auto result =
       run_othrun(dir.path(), experiment(dir.path() / "none.pth", "    device: cuda\n"), "--check");
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_NE(result.output.find(
-                "step 'cache' (inference): 'device': no CUDA inference plugin is available "
-                "(cuda_inference is not built); use device: cpu or auto"),
+                "step 'cache' (inference): 'device': device: cuda cannot run here: " + reason),
             std::string::npos)
       << result.output;
 }

@@ -1,6 +1,9 @@
 #include "report_fixture.hpp"
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 
 #include <othrun/report.hpp>
 
@@ -65,13 +68,11 @@ void sae_figures(Group& root) {
   r::write_figure(root, hist);
   std::vector<r::PairCounts> pairs = {{485, 43, "", 0.336, 120, 2000, 300, 9380, ""},
                                       {12, 20, "", 0.21, 50, 3000, 500, 8250, ""}};
-  std::vector<std::string> names = {"pair_1", "pair_2"};
-  r::write_figure(root, r::top_pairs_table("top_pairs", pairs, names, "top-10 by correlation"));
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    auto bars = r::pair_counts_bars(names[i], pairs[i], "2x2 counts");
-    bars.related = {"top_pairs", "neuron/max_act"};
-    r::write_figure(root, bars);
-  }
+  r::write_figure(root,
+                  r::top_pairs_table("top_pairs", pairs, "pair_counts", "top-10 by correlation"));
+  auto bars = r::pair_counts_grid("pair_counts", pairs, "2x2 counts");
+  bars.related = {"top_pairs", "neuron/max_act"};
+  r::write_figure(root, bars);
   r::Position position;
   position.cells[27] = -1, position.cells[28] = 1, position.cells[35] = 1, position.cells[36] = -1;
   position.cells[19] = 1, position.cells[27] = 1;
@@ -114,6 +115,86 @@ CommandResult run_chromium_screenshot(const std::string& chromium,
                       "--window-size=1200," + std::to_string(height) +
                           " --hide-scrollbars --screenshot=" + shell_quote(png.string()),
                       page);
+}
+
+namespace {
+
+const char* const kLayoutProbe = R"JS(
+(function () {
+  function overlap(a, b) {
+    // One pixel of slack: touching boxes are fine.
+    return a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 &&
+           b.top < a.bottom - 1;
+  }
+  function visible(box) { return box.width > 0 && box.height > 0; }
+  function check() {
+    if (!document.body.dataset.renderState) { setTimeout(check, 50); return; }
+    var problems = [];
+    document.querySelectorAll('figure').forEach(function (figure) {
+      var plot = figure.querySelector('div.plot');
+      if (!plot || !plot.querySelector('svg.main-svg')) return;
+      var texts = Array.prototype.slice.call(plot.querySelectorAll(
+          '.gtitle, .annotation-text, .legendtext, .cbtitle text, .g-xtitle text, .g-ytitle text, ' +
+          '.xtick text, .ytick text'));
+      var bar = plot.querySelector('.modebar');
+      if (!bar) {
+        problems.push(figure.id + ': no toolbar');
+      } else {
+        var toolbar = bar.getBoundingClientRect();
+        texts.forEach(function (text) {
+          var box = text.getBoundingClientRect();
+          if (visible(box) && overlap(toolbar, box))
+            problems.push(figure.id + ': toolbar over "' + text.textContent + '"');
+        });
+      }
+      var labels = texts.filter(function (t) { return !t.closest('.xtick, .ytick'); });
+      for (var i = 0; i < labels.length; ++i) {
+        for (var j = i + 1; j < labels.length; ++j) {
+          var a = labels[i].getBoundingClientRect(), b = labels[j].getBoundingClientRect();
+          if (visible(a) && visible(b) && overlap(a, b))
+            problems.push(figure.id + ': "' + labels[i].textContent + '" over "' +
+                          labels[j].textContent + '"');
+        }
+      }
+      var title = figure.querySelector('h3.figure-title');
+      var area = plot.getBoundingClientRect();
+      if (title && title.getBoundingClientRect().bottom > area.top + 1)
+        problems.push(figure.id + ': title over the plot');
+      var svg = plot.querySelector('svg.main-svg').getBoundingClientRect();
+      if (svg.right > figure.getBoundingClientRect().right + 1)
+        problems.push(figure.id + ': plot wider than its figure');
+    });
+    var list = document.createElement('pre');
+    list.id = 'layout-problems';
+    list.textContent = problems.join('\n');
+    document.body.appendChild(list);
+    document.body.dataset.layoutProblems = String(problems.length);
+  }
+  check();
+})();
+)JS";
+
+}  // namespace
+
+void copy_with_layout_probe(const std::filesystem::path& page, const std::filesystem::path& out) {
+  std::ifstream in(page, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string html = text.str();
+  const auto end = html.rfind("</body>");
+  if (end == std::string::npos) throw std::runtime_error(page.string() + ": no </body>");
+  html.insert(end, std::string("<script>") + kLayoutProbe + "</script>\n");
+  std::ofstream(out, std::ios::binary) << html;
+}
+
+int layout_problems(const std::string& dom, std::string* list) {
+  const std::string key = "data-layout-problems=\"";
+  const auto at = dom.find(key);
+  if (list) {
+    const auto start = dom.find("<pre id=\"layout-problems\">");
+    *list = start == std::string::npos ? "" : dom.substr(start, dom.find("</pre>", start) - start);
+  }
+  return at == std::string::npos ? -1 : std::stoi(dom.substr(at + key.size()));
 }
 
 std::vector<std::string> figure_elements(const std::string& dom) {

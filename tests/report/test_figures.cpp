@@ -47,7 +47,7 @@ TEST(Figures, BoardHeatmapLayoutAndValues) {
   options.masked[9] = true;
   const auto figure = r::board_heatmap("b", iota_board(), "A board", options, "cap");
   EXPECT_EQ(figure.kind, "heatmap");
-  EXPECT_EQ(figure.caption, "cap");
+  EXPECT_EQ(figure.caption, "cap Colours span 0 to 63 (the data's range).");
   const json fig = parse(figure);
   expect_board(fig);
   EXPECT_EQ(fig["layout"]["title"]["text"], "A board");
@@ -100,13 +100,33 @@ TEST(Figures, MaxActivationBoards) {
             "Max activating dataset examples for L0N774 (abs value)");
 }
 
-TEST(Figures, ProbeAccuracyBoardSpansZeroToOne) {
+// The probe's accuracies span about 0.7..1: a fixed 0..1 scale left the board almost uniformly
+// dark. The colours span the data's range and the caption says so.
+TEST(Figures, ProbeAccuracyBoardIsFittedToTheData) {
   r::Board accuracy{};
-  accuracy.fill(0.9);
-  const json fig = parse(r::probe_accuracy_board("p", accuracy, "Probe accuracy"));
+  for (int s = 0; s < 64; ++s) accuracy[s] = 0.7 + 0.3 * s / 63.0;
+  const auto figure = r::probe_accuracy_board("p", accuracy, "Probe accuracy", "Per square.");
+  const json fig = parse(figure);
   expect_board(fig);
-  EXPECT_EQ(fig["data"][0]["zmin"], 0.0);
-  EXPECT_EQ(fig["data"][0]["zmax"], 1.0);
+  EXPECT_DOUBLE_EQ(fig["data"][0]["zmin"].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(fig["data"][0]["zmax"].get<double>(), 1.0);
+  EXPECT_EQ(figure.caption, "Per square. Colours span 0.7 to 1 (the data's range).");
+}
+
+// Every heatmap's caption states its colour range and where it comes from.
+TEST(Figures, HeatmapCaptionStatesTheColourRange) {
+  r::HeatmapOptions fixed;
+  fixed.zmin = -2.0, fixed.zmax = 5.0;
+  EXPECT_EQ(r::board_heatmap("a", iota_board(), "t", fixed).caption,
+            "Colours span -2 to 5 (fixed).");
+  r::HeatmapOptions diverging;
+  diverging.midpoint = 0.0;
+  EXPECT_EQ(r::board_heatmap("b", iota_board(-10), "t", diverging).caption,
+            "Colours span -53 to 53 (fitted to the data, symmetric around 0).");
+  r::HeatmapOptions top;
+  top.zmax = 0.0;
+  EXPECT_EQ(r::board_heatmap("c", iota_board(-70), "t", top).caption,
+            "Colours span -70 to 0 (high end fixed at 0, the other end from the data).");
 }
 
 TEST(Figures, BinValuesSharesBinsAcrossGroups) {
@@ -155,49 +175,98 @@ TEST(Figures, HistogramFromStreamedCounts) {
   EXPECT_THROW(r::histogram("bad", h), othrun::Error);
 }
 
-TEST(Figures, PairCountsBarsMatchTheNotebook) {
-  const r::PairCounts pair{485, 43, "", 0.34, 10, 20, 30, 40, ""};
-  const auto figure = r::pair_counts_bars("pair_1", pair);
+// The 2x2 counts of the top pairs as small multiples: one panel (axis pair) per pair, the
+// notebook's bars in each, one legend.
+TEST(Figures, PairCountsGridHasAPanelPerPair) {
+  std::vector<r::PairCounts> pairs;
+  for (int i = 0; i < 7; ++i) pairs.push_back({485 + i, 43, "", 0.34, 10u + i, 20, 30, 40, ""});
+  const auto figure = r::pair_counts_grid("pair_counts", pairs);
+  EXPECT_EQ(figure.kind, "pair_counts");
   const json fig = parse(figure);
-  EXPECT_EQ(fig["layout"]["title"]["text"], "Feature 485 vs IsEmpty(F3)");
   EXPECT_EQ(fig["layout"]["barmode"], "group");
-  EXPECT_EQ(fig["layout"]["xaxis"]["title"]["text"], "Feature fired?");
-  EXPECT_EQ(fig["layout"]["yaxis"]["title"]["text"], "Count");
-  EXPECT_EQ(fig["layout"]["width"], 600);
-  ASSERT_EQ(fig["data"].size(), 2u);
+  ASSERT_EQ(fig["data"].size(), 14u);  // two series per panel
+  ASSERT_EQ(fig["layout"]["annotations"].size(), 7u);
+  EXPECT_EQ(fig["layout"]["annotations"][0]["text"], "F485 vs IsEmpty(F3)");
+  EXPECT_EQ(fig["layout"]["annotations"][6]["text"], "F491 vs IsEmpty(F3)");
+  // Panel 7 (second row, second column) draws on its own axes.
+  EXPECT_EQ(fig["data"][12]["xaxis"], "x7");
+  EXPECT_EQ(fig["data"][12]["yaxis"], "y7");
+  EXPECT_EQ(fig["layout"]["xaxis7"]["anchor"], "y7");
+  const double row1_bottom = fig["layout"]["yaxis"]["domain"][0];
+  const double row2_top = fig["layout"]["yaxis7"]["domain"][1];
+  EXPECT_LT(row2_top, row1_bottom);  // rows do not overlap
+  const double col1_right = fig["layout"]["xaxis"]["domain"][1];
+  const double col2_left = fig["layout"]["xaxis2"]["domain"][0];
+  EXPECT_LT(col1_right, col2_left);
+  // The notebook's bars: x = feature fired?, Empty blue (silent, fired), Not Empty red.
   EXPECT_EQ(fig["data"][0]["name"], "Empty");
   EXPECT_EQ(fig["data"][0]["x"], json({"False", "True"}));
-  EXPECT_EQ(fig["data"][0]["y"], json({20.0, 10.0}));  // silent, fired
+  EXPECT_EQ(fig["data"][0]["y"], json({20.0, 10.0}));
   EXPECT_EQ(fig["data"][0]["marker"]["color"], "blue");
   EXPECT_EQ(fig["data"][1]["name"], "Not Empty");
   EXPECT_EQ(fig["data"][1]["y"], json({40.0, 30.0}));
   EXPECT_EQ(fig["data"][1]["marker"]["color"], "red");
+  EXPECT_EQ(fig["data"][12]["y"], json({20.0, 16.0}));
+  EXPECT_TRUE(fig["data"][0]["showlegend"].get<bool>());
+  EXPECT_FALSE(fig["data"][2]["showlegend"].get<bool>());  // one legend entry per series
+  EXPECT_EQ(fig["layout"]["xaxis6"]["title"]["text"], "Feature fired?");  // bottom row
+  EXPECT_FALSE(fig["layout"]["xaxis"].contains("title"));
+  EXPECT_THROW(r::pair_counts_grid("p", {}), othrun::Error);
 }
 
-TEST(Figures, TopPairsTableLinksItsBarCharts) {
+TEST(Figures, TopPairsTableLinksTheCounts) {
   const std::vector<r::PairCounts> pairs = {{485, 43, "", 0.3359, 1, 2, 3, 4, ""}};
-  const auto figure = r::top_pairs_table("top", pairs, {"pair_1"});
+  const auto figure = r::top_pairs_table("top", pairs, "pair_counts");
   EXPECT_EQ(figure.kind, "table");
-  EXPECT_EQ(figure.related, std::vector<std::string>{"pair_1"});
+  EXPECT_EQ(figure.related, std::vector<std::string>{"pair_counts"});
   const json trace = parse(figure)["data"][0];
   EXPECT_EQ(trace["type"], "table");
   EXPECT_EQ(trace["header"]["values"][1], "feature");
   EXPECT_EQ(trace["cells"]["values"][2][0], "F3");
   EXPECT_EQ(trace["cells"]["values"][3][0], "0.3359");
-  EXPECT_EQ(trace["cells"]["values"][4][0], "pair_1");
+  EXPECT_EQ(trace["cells"]["values"][4][0], "pair_counts");
 }
 
-// A pair of another state than empty names it in the title, the legend and a table column.
+// A pair of another state than empty names it in the panel title and a table column; mixed
+// states get neutral legend names.
 TEST(Figures, PairCountsOfAState) {
-  const r::PairCounts pair{7, 19, "", 0.5, 1, 2, 3, 4, "Mine"};
-  const json fig = parse(r::pair_counts_bars("pair_1", pair));
-  EXPECT_EQ(fig["layout"]["title"]["text"], "Feature 7 vs IsMine(C3)");
+  const r::PairCounts mine{7, 19, "", 0.5, 1, 2, 3, 4, "Mine"};
+  const r::PairCounts theirs{8, 20, "", 0.4, 1, 2, 3, 4, "Theirs"};
+  json fig = parse(r::pair_counts_grid("p", {mine}));
+  EXPECT_EQ(fig["layout"]["annotations"][0]["text"], "F7 vs IsMine(C3)");
   EXPECT_EQ(fig["data"][0]["name"], "Mine");
   EXPECT_EQ(fig["data"][1]["name"], "Not Mine");
-  const json trace = parse(r::top_pairs_table("top", {pair}, {"pair_1"}))["data"][0];
+  fig = parse(r::pair_counts_grid("p", {mine, theirs}));
+  EXPECT_EQ(fig["layout"]["annotations"][1]["text"], "F8 vs IsTheirs(C4)");
+  EXPECT_EQ(fig["data"][0]["name"], "in state");
+  EXPECT_EQ(fig["data"][3]["name"], "not in state");
+  const json trace = parse(r::top_pairs_table("top", {mine}, "p"))["data"][0];
   EXPECT_EQ(trace["header"]["values"][3], "state");
   EXPECT_EQ(trace["cells"]["values"][3][0], "Mine");
-  EXPECT_EQ(trace["cells"]["values"][5][0], "pair_1");
+  EXPECT_EQ(trace["cells"]["values"][5][0], "p");
+}
+
+TEST(Figures, SmallMultiplesOfLines) {
+  r::PanelGrid grid;
+  grid.title = "By width";
+  grid.x_title = "width";
+  grid.columns = 2;
+  grid.log_x = true;
+  const std::vector<r::Panel> panels = {{"a", {{"s", {1, 2}, {3, 4}, {}, ""}}},
+                                        {"b", {{"s", {1, 2}, {5, 6}, {}, ""}}},
+                                        {"c", {{"s", {1, 2}, {7, 8}, {}, ""}}}};
+  const json fig = parse(r::small_multiples("g", r::PanelKind::Lines, grid, panels));
+  ASSERT_EQ(fig["data"].size(), 3u);
+  EXPECT_EQ(fig["data"][0]["mode"], "lines+markers");
+  EXPECT_EQ(fig["data"][2]["xaxis"], "x3");
+  EXPECT_EQ(fig["layout"]["xaxis3"]["type"], "log");
+  EXPECT_EQ(fig["layout"]["height"], 90 + 2 * 170 + 85);  // margins + two rows of panels
+  // A row not full: the x title sits on the lowest panel of each column.
+  EXPECT_EQ(fig["layout"]["xaxis2"]["title"]["text"], "width");
+  EXPECT_EQ(fig["layout"]["xaxis3"]["title"]["text"], "width");
+  EXPECT_THROW(
+      r::small_multiples("g", r::PanelKind::Lines, grid, {{"bad", {{"s", {1}, {}, {}, ""}}}}),
+      othrun::Error);
 }
 
 TEST(Figures, LineScatterAndBars) {

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -40,7 +42,7 @@ std::vector<std::string> seed_figures() {
     const std::string corr = std::string("corr_") + width;
     ids.push_back(corr + "/correlation_histogram");
     ids.push_back(corr + "/top_pairs");
-    for (int pair = 1; pair <= 10; ++pair) ids.push_back(corr + "/pair_" + std::to_string(pair));
+    ids.push_back(corr + "/pair_counts");  // the notebook's ten 2x2 charts, as small multiples
   }
   return ids;
 }
@@ -72,8 +74,12 @@ void expect_working_artifacts(const fs::path& index) {
 
 void expect_every_seed_figure(const fs::path& page, const fs::path& profiles) {
   ASSERT_TRUE(fs::exists(page));
-  const auto dumped = run_chromium(OTHRUN_CHROMIUM, profiles / "profile", "--dump-dom", page);
+  othrun::testing::copy_with_layout_probe(page, profiles / "probed.html");
+  const auto dumped =
+      run_chromium(OTHRUN_CHROMIUM, profiles / "profile", "--dump-dom", profiles / "probed.html");
   ASSERT_EQ(dumped.exit_code, 0) << dumped.err;
+  std::string problems;
+  EXPECT_EQ(othrun::testing::layout_problems(dumped.out, &problems), 0) << problems;
   EXPECT_NE(dumped.out.find("data-render-state=\"done\""), std::string::npos);
   EXPECT_NE(dumped.out.find("data-render-errors=\"0\""), std::string::npos);
   EXPECT_EQ(dumped.err.find("CONSOLE"), std::string::npos) << dumped.err;
@@ -90,6 +96,11 @@ void expect_every_seed_figure(const fs::path& page, const fs::path& profiles) {
   for (const auto& id : seed_figures()) {
     EXPECT_NE(std::find(rendered.begin(), rendered.end(), id), rendered.end()) << id;
   }
+  // Compact: 2 boards, the log-prob board, 2 probe figures, 3 of max_act_l0, the spectrum, 3 per
+  // SAE correlation step (the ten 2x2 charts as one figure) and the SAE comparison. It was 57 when
+  // every 2x2 chart was a figure of its own.
+  EXPECT_EQ(rendered.size(), 2u + 1u + 2u + 3u + 1u + 4u * 3u + 1u);
+  EXPECT_NE(std::find(rendered.begin(), rendered.end(), "report/sae_widths"), rendered.end());
 
   const fs::path output = OTHRUN_REPORT_TEST_OUTPUT;
   fs::create_directories(output);
@@ -98,6 +109,37 @@ void expect_every_seed_figure(const fs::path& page, const fs::path& profiles) {
       OTHRUN_CHROMIUM, profiles / "profile-shot", page, screenshot, 16000);
   ASSERT_EQ(shot.exit_code, 0) << shot.err;
   EXPECT_TRUE(fs::exists(screenshot)) << shot.err;
+}
+
+// Every step ran, in the experiment's order; the SAE comparison shows what the store holds
+// (checked with h5py) and each sae_encode step its metrics.
+void expect_report_contents(const fs::path& index, const fs::path& page_path) {
+  std::ifstream in(page_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string page = text.str();
+  size_t last = 0;
+  for (const char* label :
+       {"games", "boards", "cache", "probe", "max_act_l0", "spectrum_l0", "sae_128", "corr_128",
+        "sae_256", "corr_256", "sae_512", "corr_512", "sae_1024", "corr_1024"}) {
+    const auto at = page.find(std::string("<section class=\"step\" id=\"step-") + label +
+                              "\" data-status=\"ran\"");
+    ASSERT_NE(at, std::string::npos) << label << " missing or not 'ran'";
+    EXPECT_GT(at, last) << label << " out of the experiment's order";
+    last = at;
+  }
+  EXPECT_NE(page.find("data-metric=\"metrics/explained_variance\""), std::string::npos);
+  EXPECT_NE(page.find("data-metric=\"metrics/dead_features\""), std::string::npos);
+  if (std::string(OTHRUN_PYTHON3).empty() ||
+      run_command(std::string(OTHRUN_PYTHON3) + " -c 'import h5py'").exit_code != 0) {
+    ADD_FAILURE() << "python3 with h5py is needed to check the SAE table (python3-h5py)";
+    return;
+  }
+  const auto check =
+      run_command(std::string(OTHRUN_PYTHON3) + " " +
+                  shell_quote(std::string(OTHRUN_SOURCE_DIR) + "/tests/report/check_sae_table.py") +
+                  " " + shell_quote(index.string()) + " " + shell_quote(page_path.string()) + " 4");
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 
 }  // namespace
@@ -112,6 +154,7 @@ TEST(MainJob, RunsWithWorkingArtifactsAndReportsEverySeedFigure) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   expect_every_step(index);
   expect_working_artifacts(index);
+  expect_report_contents(index, dir / "l6.report.html");
   if (std::string(OTHRUN_CHROMIUM).empty()) {
     GTEST_SKIP() << "chromium not found (scripts/setup.sh installs it)";
   }

@@ -44,7 +44,9 @@ TEST(ReportBrowser, EveryFigureRendersWithoutConsoleErrors) {
   othrun::report::write_report(othrun::Store(dir / "demo.h5"), "Demo experiment", page,
                                othrun::report::ReportOptions{fs::path(OTHRUN_TEST_PLOTLY_JS)});
 
-  const auto dumped = run_chromium(OTHRUN_CHROMIUM, dir / "profile-dom", "--dump-dom", page);
+  othrun::testing::copy_with_layout_probe(page, dir / "probed.html");
+  const auto dumped =
+      run_chromium(OTHRUN_CHROMIUM, dir / "profile-dom", "--dump-dom", dir / "probed.html");
   ASSERT_EQ(dumped.exit_code, 0) << dumped.err;
   const std::string& dom = dumped.out;
   EXPECT_NE(dom.find("data-render-state=\"done\""), std::string::npos)
@@ -52,6 +54,10 @@ TEST(ReportBrowser, EveryFigureRendersWithoutConsoleErrors) {
   EXPECT_NE(dom.find("data-render-errors=\"0\""), std::string::npos);
   // Chromium logs every console message of the page as a CONSOLE line; the report logs none.
   EXPECT_EQ(dumped.err.find("CONSOLE"), std::string::npos) << dumped.err;
+
+  // Laid out without overlaps: plotly's toolbar clear of every text, titles above their plots.
+  std::string problems;
+  EXPECT_EQ(othrun::testing::layout_problems(dom, &problems), 0) << problems;
 
   const auto figures = figure_elements(dom);
   ASSERT_EQ(figures.size(), size_t(othrun::testing::kFixtureFigures));

@@ -42,14 +42,14 @@ TEST(ReportHtml, HoldsProvenanceConfigTimingAndFigures) {
                            "framework revision", "1.250", "2.500", "product id"}) {
     EXPECT_NE(page.find(text), std::string::npos) << text;
   }
-  // Steps in the order they ran, not alphabetical.
+  // No record of a run: the products in the order they were built, not alphabetical.
   EXPECT_LT(page.find("id=\"step-games\""), page.find("id=\"step-neuron\""));
   EXPECT_LT(page.find("id=\"step-neuron\""), page.find("id=\"step-sae\""));
   EXPECT_EQ(count(page, "<figure id=\"fig-"), size_t(othrun::testing::kFixtureFigures));
   EXPECT_EQ(count(page, "<div class=\"plot\""), size_t(othrun::testing::kFixturePlots));
-  EXPECT_NE(page.find("id=\"fig-sae/pair_1\""), std::string::npos);
+  EXPECT_NE(page.find("id=\"fig-sae/pair_counts\""), std::string::npos);
   // Links: the table's cells and the "Related" lines, across products too.
-  EXPECT_GE(count(page, "href=\"#fig-sae/pair_1\""), 2u);
+  EXPECT_GE(count(page, "href=\"#fig-sae/pair_counts\""), 3u);
   EXPECT_NE(page.find("href=\"#fig-neuron/max_act\""), std::string::npos);
   EXPECT_NE(page.find("href=\"#step-games\""), std::string::npos);  // an input link
   EXPECT_NE(page.find("Example Log Probs"), std::string::npos);

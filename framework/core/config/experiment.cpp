@@ -43,8 +43,9 @@ struct SourcedNode {
 
 class Validator {
  public:
-  Validator(fs::path file, const std::vector<std::string>& overrides, PluginRegistry& plugins)
-      : file_(std::move(file)), plugins_(plugins) {
+  Validator(fs::path file, const std::vector<std::string>& overrides, PluginRegistry& plugins,
+            fetch::ResolveMode mode)
+      : file_(std::move(file)), plugins_(plugins), resolver_(mode) {
     base_dir_ = fs::absolute(file_).parent_path();
     for (const auto& text : overrides) parse_override(text);
   }
@@ -65,6 +66,7 @@ class Validator {
       }
     }
     if (!errors_.empty()) throw ValidationError(errors_);
+    experiment_.to_fetch = resolver_.pending();
     return std::move(experiment_);
   }
 
@@ -224,6 +226,11 @@ class Validator {
     if (auto store = top_level(root, "store")) {
       if (auto value = convert(*store, store_spec, "")) {
         experiment_.store = std::get<std::string>(*value);
+        if (fetch::is_reference(experiment_.store.string())) {
+          add(store->where, "'store' is written here; it cannot be a reference (" +
+                                experiment_.store.string() + ")");
+          return;
+        }
         // An existing file that is not a store is refused, never overwritten (docs/store.md).
         if (auto problem = Store::problem_with_path(experiment_.store)) add(store->where, *problem);
       }
@@ -309,8 +316,7 @@ class Validator {
     experiment_.steps.push_back(std::move(step));
   }
 
-  Config read_parameters(const YAML::Node& node, const PlannedStep& step,
-                         const std::string& context) {
+  Config read_parameters(const YAML::Node& node, PlannedStep& step, const std::string& context) {
     const Schema& schema = step.plugin->schema;
     key_lines_.clear();
     bad_keys_.clear();
@@ -372,6 +378,12 @@ class Validator {
         bad_keys_.insert(spec.name);
         continue;
       }
+      if (spec.type == ParamType::Path) {
+        if (!resolve_reference(spec, *value, it->second.where, context, step)) {
+          bad_keys_.insert(spec.name);
+          continue;
+        }
+      }
       if (spec.type == ParamType::Input) {
         const size_t before = errors_.size();
         check_input(spec, std::get<std::string>(*value), it->second.where, context);
@@ -385,6 +397,30 @@ class Validator {
       }
     }
     return Config(step.label, step.plugin->info->name, std::move(values));
+  }
+
+  // A path given as a reference (hf://, https://) becomes the local file it resolves to; at
+  // --check a file not cached stays a reference and is listed as to be fetched. False after an
+  // error (bad settings, offline and not cached, or the fetch failed).
+  bool resolve_reference(const ParamSpec& spec, Value& value, const std::string& at,
+                         const std::string& context, PlannedStep& step) {
+    const std::string& text = std::get<std::string>(value);
+    if (!fetch::is_reference(text)) return true;
+    if (!spec.must_exist) {
+      add(at, context + "'" + spec.name + "' names a file the step writes; it cannot be a " +
+                  "reference (" + text + ")");
+      return false;
+    }
+    try {
+      if (auto fetched = resolver_.resolve(text)) {
+        value = fetched->path.string();
+        step.fetched.push_back(std::move(*fetched));
+      }
+      return true;
+    } catch (const fetch::FetchError& error) {
+      add(at, context + "'" + spec.name + "': " + error.what());
+      return false;
+    }
   }
 
   // A path a step reads must exist, unless an earlier step writes it (any path parameter of an
@@ -405,7 +441,7 @@ class Validator {
 
   void check_path(const ParamSpec& spec, const std::string& path, const std::string& at,
                   const std::string& context) {
-    if (path.empty() || written_paths_.count(path)) return;
+    if (path.empty() || written_paths_.count(path) || fetch::is_reference(path)) return;
     std::error_code ec;
     if (fs::exists(path, ec)) return;
     // Products and side files of a step live in the store's product folder (runs/x.d/ for
@@ -656,6 +692,7 @@ class Validator {
   fs::path file_;
   fs::path base_dir_;
   PluginRegistry& plugins_;
+  fetch::Resolver resolver_;
   std::vector<Override> overrides_;
   std::vector<std::string> errors_;
   Experiment experiment_;
@@ -672,8 +709,8 @@ class Validator {
 }  // namespace
 
 Experiment load_experiment(const fs::path& file, const std::vector<std::string>& overrides,
-                           PluginRegistry& plugins) {
-  return Validator(file, overrides, plugins).run();
+                           PluginRegistry& plugins, fetch::ResolveMode mode) {
+  return Validator(file, overrides, plugins, mode).run();
 }
 
 }  // namespace othrun

@@ -11,6 +11,8 @@
 #include <othrun/error.hpp>
 #include <othrun/schema.hpp>
 
+#include "fetch/fetch.hpp"
+#include "fetch/resolver.hpp"
 #include "plugin/registry.hpp"
 
 namespace othrun {
@@ -31,6 +33,9 @@ struct PlannedStep {
   const LoadedPlugin* plugin = nullptr;
   Config config;
   DatasetDecls datasets;  // what its product will hold (checked after it ran)
+  // The hf:// and https:// references among its path parameters, each resolved to the local file
+  // that its config now holds (docs/fetch.md).
+  std::vector<fetch::Fetched> fetched;
 };
 
 struct Experiment {
@@ -39,11 +44,16 @@ struct Experiment {
   std::filesystem::path store;  // absolute
   std::uint64_t seed = 0;
   std::vector<PlannedStep> steps;
+  std::vector<std::string> to_fetch;  // references not yet cached (ResolveMode::CacheOnly)
 };
 
 // Parses and validates `file`. `overrides` are "key=value" (top-level key) or "label.key=value"
-// (a step parameter); the value is YAML. Throws ValidationError listing every problem.
+// (a step parameter); the value is YAML. References (hf://, https://) in path parameters are
+// resolved as `mode` says: a reference not cached stays as written in CacheOnly mode (the step's
+// validate() sees no file) and is listed in `to_fetch`. Throws ValidationError listing every
+// problem.
 Experiment load_experiment(const std::filesystem::path& file,
-                           const std::vector<std::string>& overrides, PluginRegistry& plugins);
+                           const std::vector<std::string>& overrides, PluginRegistry& plugins,
+                           fetch::ResolveMode mode = fetch::ResolveMode::CacheOnly);
 
 }  // namespace othrun

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "config/suggest.hpp"
+#include "fetch/reference.hpp"
 
 namespace othrun {
 namespace {
@@ -135,7 +136,15 @@ Value convert_value(const YAML::Node& node, const ParamSpec& spec,
       return text;
     }
     case ParamType::Path: {
-      std::filesystem::path path = scalar(node, spec, "a path");
+      const std::string& text = scalar(node, spec, "a path");
+      if (fetch::is_reference(text)) {  // fetched before the step sees it (docs/fetch.md)
+        try {
+          return fetch::parse_reference(text).to_string();
+        } catch (const fetch::FetchError& error) {
+          throw ValueError("'" + spec.name + "': " + error.what());
+        }
+      }
+      std::filesystem::path path = text;
       if (path.empty()) throw ValueError("'" + spec.name + "' must be a path, got ''");
       if (path.is_relative()) path = base_dir / path;
       return path.lexically_normal().string();

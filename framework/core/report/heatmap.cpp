@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include <fmt/format.h>
+
 #include <othrun/error.hpp>
 
 #include "report/figure_json.hpp"
@@ -68,6 +70,24 @@ json hover_rows(const std::vector<std::string>& hover) {
   return text;
 }
 
+// "Colours span 0.7012 to 0.9987 (the data's range)." appended to every heatmap's caption, so a
+// reader knows what the darkest and lightest squares mean without hovering.
+std::string range_statement(const Range& range, const HeatmapOptions& options) {
+  std::string source;
+  if (options.zmin && options.zmax) {
+    source = "fixed";
+  } else if (options.zmin || options.zmax) {
+    source = fmt::format("{} fixed at {:.4g}, the other end from the data",
+                         options.zmin ? "low end" : "high end",
+                         options.zmin ? *options.zmin : *options.zmax);
+  } else if (options.midpoint) {
+    source = fmt::format("fitted to the data, symmetric around {:.4g}", *options.midpoint);
+  } else {
+    source = "the data's range";
+  }
+  return fmt::format("Colours span {:.4g} to {:.4g} ({}).", range.zmin, range.zmax, source);
+}
+
 }  // namespace
 
 namespace detail {
@@ -115,6 +135,7 @@ Figure board_heatmap(std::string name, const Board& values, std::string title,
     trace["hovertemplate"] = "%{y}%{x}: %{z:.4g}<br>%{text}<extra></extra>";
   }
   json layout = detail::board_layout(title);
+  caption += (caption.empty() ? "" : " ") + range_statement(range, options);
   return detail::make_figure(std::move(name), "heatmap", std::move(title), std::move(caption),
                              json::array({std::move(trace)}), std::move(layout));
 }

@@ -23,6 +23,20 @@ figcaption { margin-top: 0.4em; }
 .errors { background: #fff0f0; border: 1px solid #d04040; padding: 0.6em 1em; }
 .stale { background: #ffe8cc; border: 1px solid #d08000; padding: 0.2em 0.5em; font-weight: bold; }
 .related { color: #555; font-size: 0.9em; }
+.status { display: inline-block; font-size: 0.75rem; font-weight: bold; padding: 0.1em 0.5em;
+          border-radius: 3px; background: #e8e8ee; color: #333; vertical-align: middle; }
+.status-ran { background: #d8f0d8; color: #1a5e1a; }
+.status-up-to-date { background: #e4eef8; color: #1d4f7a; }
+.status-failed, .status-interrupted, .status-missing { background: #f8d0d0; color: #8a0000; }
+.status-not-run { background: #eee; color: #555; }
+.status-stale, .status-stale- { background: #ffe0b0; color: #7a4a00; }
+.step-error pre { background: #fff; white-space: pre-wrap; }
+.facts { display: flex; flex-wrap: wrap; gap: 1.5em; align-items: flex-start; }
+table.metrics td:first-child { font-family: monospace; }
+td.na { color: #888; font-style: italic; }
+table.sae-comparison { font-size: 0.9em; }
+h3.figure-title { margin: 0.2em 0 0.4em; font-size: 1.05em; }
+#dashboards li { margin: 0.2em 0; }
 )CSS";
 
 const char* const kErrorHookScript = R"JS(
@@ -78,8 +92,16 @@ const char* const kRenderScript = R"JS(
       fail('figure ' + div.dataset.anchor + ': bad JSON: ' + error);
       return Promise.resolve();
     }
-    var config = { displaylogo: false, responsive: true };
-    return Plotly.newPlot(div, figure.data, figure.layout, config).then(
+    // The title is the HTML heading above the plot: dropped here, the top margin shrinks so
+    // that it just holds plotly's toolbar (shown on hover), clear of everything drawn.
+    var layout = figure.layout || {};
+    if (layout.title) {
+      delete layout.title;
+      layout.margin = layout.margin || {};
+      layout.margin.t = Math.max(35, (layout.margin.t === undefined ? 80 : layout.margin.t) - 25);
+    }
+    var config = { displaylogo: false, responsive: true, displayModeBar: 'hover' };
+    return Plotly.newPlot(div, figure.data, layout, config).then(
       function () { div.dataset.rendered = '1'; },
       function (error) { fail('figure ' + div.dataset.anchor + ': ' + error); });
   });

@@ -23,6 +23,7 @@ namespace {
 
 constexpr const char* kInputFilesAttr = "othrun.input_files";
 constexpr const char* kPluginBuildAttr = "othrun.plugin_build";
+constexpr const char* kFetchedInputsAttr = "othrun.fetched_inputs";
 
 std::optional<InputFile> stat_file(const fs::path& path) {
   struct stat info {};
@@ -123,6 +124,11 @@ StepFingerprint fingerprint_step(const PlannedStep& step, const Store& store,
     out.inputs.push_back(label + ":" + store.open(label).product_id());
   }
   out.plugin_build = build_id_of(step.plugin->path);
+  for (const auto& fetched : step.fetched) {
+    out.fetched.push_back(fmt::format("{} {} {}", fetched.reference,
+                                      fetched.commit.empty() ? "-" : fetched.commit,
+                                      fetched.sha256));
+  }
   out.files = stat_input_files(step);
   hash_input_files(out.files, known);
 
@@ -131,6 +137,8 @@ StepFingerprint fingerprint_step(const PlannedStep& step, const Store& store,
   for (const auto& input : out.inputs) text += input + "\n";
   // Content, not times: a touched file with the same bytes does not rerun the step.
   for (const auto& file : out.files) text += "file " + file.path + " " + file.sha256 + "\n";
+  // The commit a Hub revision resolved to: a moved branch reruns the step.
+  for (const auto& fetched : out.fetched) text += "fetched " + fetched + "\n";
   out.hash = stable_hash(text);
   return out;
 }
@@ -142,6 +150,41 @@ void record_fingerprint(Product& product, const StepFingerprint& fingerprint) {
   for (const auto& file : fingerprint.files) records.push_back(to_record(file));
   // An empty text list does not read back in HDF5 1.10: absent means "no input files".
   if (!records.empty()) attrs.set(kInputFilesAttr, records);
+  if (!fingerprint.fetched.empty()) attrs.set(kFetchedInputsAttr, fingerprint.fetched);
+}
+
+std::vector<std::string> recorded_fetched_inputs(const Product& product) {
+  const Attributes attrs = product.root().attrs();
+  if (!attrs.has(kFetchedInputsAttr)) return {};
+  return attrs.get_strings(kFetchedInputsAttr);
+}
+
+std::vector<std::string> fetched_changes(const std::vector<std::string>& before,
+                                         const std::vector<std::string>& now) {
+  struct Record {
+    std::string reference, commit, sha256;
+  };
+  auto parse = [](const std::string& line) {
+    Record r;
+    std::istringstream(line) >> r.reference >> r.commit >> r.sha256;
+    return r;
+  };
+  std::vector<std::string> changes;
+  for (const auto& line : now) {
+    const Record current = parse(line);
+    for (const auto& old_line : before) {
+      const Record old = parse(old_line);
+      if (old.reference != current.reference) continue;
+      if (old.commit != current.commit) {
+        changes.push_back(fmt::format("{}: commit {} -> {}", current.reference,
+                                      old.commit.substr(0, 12), current.commit.substr(0, 12)));
+      } else if (old.sha256 != current.sha256) {
+        changes.push_back(fmt::format("{}: content sha256 {} -> {}", current.reference,
+                                      old.sha256.substr(0, 12), current.sha256.substr(0, 12)));
+      }
+    }
+  }
+  return changes;
 }
 
 std::vector<InputFile> recorded_input_files(const Product& product) {

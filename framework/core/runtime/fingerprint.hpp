@@ -51,6 +51,7 @@ struct StepFingerprint {
   std::vector<std::string> inputs;  // "label:product_id" of each input product
   std::string plugin_build;         // othrun.plugin_build
   std::vector<InputFile> files;     // othrun.input_files
+  std::vector<std::string> fetched;  // othrun.fetched_inputs: "REFERENCE COMMIT SHA256"
 };
 
 // `known`: files hashed before (the step's previous product, the last run), for the fast path.
@@ -58,6 +59,14 @@ StepFingerprint fingerprint_step(const PlannedStep& step, const Store& store,
                                  const std::vector<InputFile>& known);
 // Writes othrun.plugin_build and othrun.input_files on a product being written.
 void record_fingerprint(Product& product, const StepFingerprint& fingerprint);
+// The references a product records having fetched, as "REFERENCE COMMIT SHA256" (COMMIT "-" for a
+// URL); empty for products of steps that named none.
+std::vector<std::string> recorded_fetched_inputs(const Product& product);
+// One line per reference whose commit or content differs between `before` and `now` (both as
+// recorded_fetched_inputs gives them), e.g. "hf://o/r/f.pth@main: commit 1234abcd -> 5678ef90".
+std::vector<std::string> fetched_changes(const std::vector<std::string>& before,
+                                         const std::vector<std::string>& now);
+
 // The files a product records having read (empty for products written before they were recorded).
 std::vector<InputFile> recorded_input_files(const Product& product);
 

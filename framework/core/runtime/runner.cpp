@@ -135,6 +135,21 @@ std::vector<InputFile> known_files(const Store& store, const std::string& label,
   return known;
 }
 
+// A fetched input whose Hub revision now names another commit (or whose content changed) makes
+// the stored product stale: say so, since the config as written has not changed.
+void say_what_moved(const Store& store, const std::string& label,
+                    const StepFingerprint& fingerprint) {
+  if (fingerprint.fetched.empty() || !store.has(label)) return;
+  try {
+    for (const auto& change :
+         fetched_changes(recorded_fetched_inputs(store.open(label)), fingerprint.fetched)) {
+      log::info("step '{}': {} since its product was written; rerunning", label, change);
+    }
+  } catch (const std::exception&) {
+    // An unreadable old product is rerun anyway.
+  }
+}
+
 const char* last_run_status(StepOutcome::Status status) {
   switch (status) {
     case StepOutcome::Status::Ran:
@@ -290,6 +305,7 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
       outcomes.push_back(outcome);
       continue;
     }
+    say_what_moved(store, step.label, fingerprint);
 
     Provenance provenance{outcome.plugin,
                           step.plugin->info->version,
@@ -310,6 +326,8 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
       outcome.seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       product.root().attrs().set("othrun.seconds", outcome.seconds);
+      // The step's place in its experiment: the report orders products of one second by it.
+      product.root().attrs().set("othrun.step_index", static_cast<std::int64_t>(i));
       store.commit(std::move(product));
       log::info("step '{}' ({}): done in {:.2f} s", step.label, outcome.plugin, outcome.seconds);
     } catch (const Interrupted&) {

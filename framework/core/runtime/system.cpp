@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "fetch/http_client.hpp"
 #include "runtime/revision.hpp"
 
 namespace othrun {
@@ -136,6 +137,7 @@ void print_system(const SystemInputs& inputs, std::ostream& out) {
   unsigned major = 0, minor = 0, release = 0;
   H5get_libversion(&major, &minor, &release);
   out << fmt::format("hdf5: {}.{}.{}\n", major, minor, release);
+  out << "fetch: " << fetch::curl_version_text() << "\n";  // hf:// and https:// (docs/fetch.md)
 
   std::string available, unavailable;
   for (const ListedPlugin& listed : inputs.plugins) {

@@ -114,6 +114,24 @@ Figure line_chart(std::string name, const std::vector<Series>& series, const Axe
                   std::string caption = {});
 Figure scatter_plot(std::string name, const std::vector<Series>& series, const Axes& axes,
                     std::string caption = {});
+// Small multiples: many small charts of the same kind in one compact figure, a grid of panels
+// with `columns` per row. Panels share the series names and colours (one legend) and the x axis
+// title; each has its own y range. Use it instead of writing many near-identical figures.
+struct Panel {
+  std::string title;
+  std::vector<Series> series;  // bars: y per category (x ignored); lines and markers: x and y
+};
+struct PanelGrid {
+  std::string title;
+  std::string x_title, y_title;
+  std::vector<std::string> categories;  // bars: the categories every panel shares
+  int columns = 5;
+  int panel_height = 170;  // pixels per row of panels
+  bool log_x = false;      // lines: a logarithmic x axis
+};
+enum class PanelKind { Bars, Lines };  // Lines draws lines with markers
+Figure small_multiples(std::string name, PanelKind kind, const PanelGrid& grid,
+                       const std::vector<Panel>& panels, std::string caption = {});
 // A table of text cells (rows of header.size() entries). The report shows it as an HTML table.
 Figure table(std::string name, std::string title, const std::vector<std::string>& header,
              const std::vector<std::vector<std::string>>& rows, std::string caption = {});

@@ -21,6 +21,7 @@
 
 #include <othrun/tensor.hpp>
 #include <othrun/torch/checkpoint.hpp>
+#include <othrun/torch/edits.hpp>
 #include <othrun/torch/model_config.hpp>
 
 namespace othrun::gpt {
@@ -37,6 +38,8 @@ struct RunRequest {
   // scores/pattern; keys stay whole). pos_end < 0: up to the input's length.
   std::int64_t pos_begin = 0;
   std::int64_t pos_end = -1;
+  // Edits applied during the run, in order (edits.hpp). Recorded hooks hold the edited values.
+  std::vector<Edit> edits;
 };
 
 struct LoadOptions {
@@ -73,8 +76,9 @@ class HookedTransformer {
   std::vector<NamedTensor> state_dict() const;
 
   // Runs `tokens` (integer [batch, pos], pos <= n_ctx) and returns the requested hooks plus
-  // "logits" or "log_probs" when asked. Only the layers the request needs are computed.
-  // Throws othrun::Error on an unknown hook or bad tokens.
+  // "logits" or "log_probs" when asked, with request.edits applied on the way (run_with_hooks).
+  // Only the layers the request needs are computed.
+  // Throws othrun::Error on an unknown hook, bad tokens or a bad edit.
   Cache run(const HostTensor& tokens, const RunRequest& request) const;
 
  private:
