@@ -55,7 +55,8 @@ std::string figure_id(const std::string& figure) {
 void expect_every_step(const fs::path& index) {
   othrun::Store store(index);
   for (const char* label : {"games", "boards", "cache", "probe", "max_act_l0", "spectrum_l0",
-                            "sae_128", "corr_128", "sae_1024", "corr_1024"}) {
+                            "sae_128", "corr_128", "sae_1024", "corr_1024", "dash_sae_1024",
+                            "dash_l0_mlp"}) {
     EXPECT_TRUE(store.has(label)) << label;
   }
 }

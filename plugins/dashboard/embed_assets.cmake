@@ -1,0 +1,26 @@
+# cmake -DOUT=file.cpp -DDIR=assets -P embed_assets.cmake: the dashboard's pages as C++ strings.
+# Raw string literals are split every 8,000 characters (adjacent literals concatenate), which keeps
+# every compiler's literal-length limit out of the way.
+set(text "// Generated from plugins/dashboard/assets by embed_assets.cmake. Do not edit.\n")
+string(APPEND text "#include \"assets.hpp\"\nnamespace othrun::dashboard::assets {\n")
+foreach(pair "kIndexHtml;index.html" "kUnitHtml;unit.html" "kDashboardJs;dashboard.js"
+             "kDashboardCss;dashboard.css")
+  list(GET pair 0 name)
+  list(GET pair 1 file)
+  file(READ ${DIR}/${file} content)
+  string(FIND "${content}" ")OTHRUN_ASSET\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${DIR}/${file} contains the raw-string delimiter")
+  endif()
+  string(APPEND text "extern const char* const ${name};\nconst char* const ${name} =\n")
+  string(LENGTH "${content}" length)
+  set(at 0)
+  while(at LESS length)
+    string(SUBSTRING "${content}" ${at} 8000 piece)
+    string(APPEND text "R\"OTHRUN_ASSET(${piece})OTHRUN_ASSET\"\n")
+    math(EXPR at "${at} + 8000")
+  endwhile()
+  string(APPEND text ";\n")
+endforeach()
+string(APPEND text "}  // namespace othrun::dashboard::assets\n")
+file(WRITE ${OUT} "${text}")
