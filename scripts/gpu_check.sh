@@ -75,8 +75,8 @@ mkdir -p "$build_dir"
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CUDA_COMPILER="$nvcc" >"$build_dir/configure.log" 2>&1 ||
   { cat "$build_dir/configure.log"; exit 1; }
-cmake --build "$build_dir" -j"$(nproc)" --target othrun games inference cuda_inference \
-  test_cuda_device test_cuda_host test_cuda_plan bench_cuda_sgemm ||
+cmake --build "$build_dir" -j"$(nproc)" --target othrun games inference othrun_cuda_backend \
+  test_cuda_device test_cuda_host test_cuda_plan test_cuda_backend_loading bench_cuda_sgemm ||
   { echo "gpu_check: the build failed (above)" >&2; exit 1; }
 
 step "cuda tests (every hook of the full-size model against the CPU path)"

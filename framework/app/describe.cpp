@@ -34,6 +34,13 @@ std::string constraint(const ParamSpec& spec) {
   return "";
 }
 
+// "available", "available (note)" or "unavailable: reason" (with the given words).
+std::string availability_text(const Availability& a, const std::string& yes,
+                              const std::string& no) {
+  if (!a.available) return no + a.reason;
+  return a.reason.empty() ? yes : yes + " (" + a.reason + ")";
+}
+
 std::string default_text(const ParamSpec& spec) {
   if (spec.default_value) return format_value(*spec.default_value);
   return spec.optional ? "(optional)" : "(required)";
@@ -48,7 +55,7 @@ void print_description(const LoadedPlugin& plugin, std::ostream& out) {
   if (!schema.summary().empty()) out << "  " << schema.summary() << "\n";
   out << "  provides: " << join_list(schema.kinds()) << "\n";
   const Availability availability = plugin.info->probe();
-  out << "  available: " << (availability.available ? "yes" : "no: " + availability.reason) << "\n";
+  out << "  available: " << availability_text(availability, "yes", "no: ") << "\n";
   out << "parameters:\n";
   for (const auto& spec : schema.params()) {
     out << fmt::format("  {:<20} {:<15} {:<14} {}\n", spec.name, to_string(spec.type),
@@ -97,10 +104,9 @@ void print_plugin_list(const std::vector<ListedPlugin>& plugins, std::ostream& o
       continue;
     }
     const Availability availability = listed.plugin->info->probe();
-    out << fmt::format("{:<20} {:<9} {:<30} {}\n", listed.plugin->info->name,
-                       listed.plugin->info->version,
-                       availability.available ? "available" : "unavailable: " + availability.reason,
-                       listed.path.string());
+    out << fmt::format(
+        "{:<20} {:<9} {:<30} {}\n", listed.plugin->info->name, listed.plugin->info->version,
+        availability_text(availability, "available", "unavailable: "), listed.path.string());
   }
 }
 

@@ -1,7 +1,8 @@
 // inference: runs Othello-GPT (othrun::gpt::HookedTransformer, TransformerLens-exact) over a games
 // product in chunks of games and caches the requested hooks (docs/inference.md). Memory is bounded
 // by batch_games: only one chunk's cache exists at a time. With `device: cuda` (or `auto` on a
-// machine with a GPU) the CUDA forward of plugins/cuda_inference runs instead, when it is built.
+// machine with a GPU) the CUDA backend (plugins/inference/cuda, a library loaded only then) runs
+// instead.
 #include <othrun/games.hpp>
 #include <othrun/log.hpp>
 #include <othrun/plugin.hpp>
@@ -49,6 +50,8 @@ class Inference : public Step {
   static constexpr const char* kVersion = "1.1.0";
 
   static Schema describe() { return describe_schema(); }
+  // Always available (the CPU); the note says whether `device: cuda` can run and why not.
+  static Availability probe() { return cuda_note(); }
   static void validate(const Config& config) {
     validate_config(config);
     check_device(config.get_string("device"));
@@ -60,7 +63,7 @@ class Inference : public Step {
 
   void run(RunContext& ctx) override {
     if (choose_device(device_) == Device::Cuda) {
-      run_on_cuda(options_, ctx);
+      run_on_cuda_backend(options_, ctx);
       return;
     }
     gpt::set_num_threads(ctx.threads());

@@ -68,11 +68,10 @@ PositionRange parse_positions(const std::string& text) {
   }
 }
 
-Schema describe_schema(bool cuda_only) {
-  Schema s(cuda_only ? "Runs Othello-GPT (TransformerLens-exact) on a CUDA GPU over games and "
-                       "caches hooks (the inference plugin's device: cuda, without LibTorch)"
-                     : "Runs Othello-GPT (TransformerLens-exact; LibTorch on the CPU, or CUDA) "
-                       "over games and caches hooks");
+Schema describe_schema() {
+  Schema s(
+      "Runs Othello-GPT (TransformerLens-exact; LibTorch on the CPU, or CUDA) over games and "
+      "caches hooks");
   s.input("games", "games", "games", "the games to run (model input: tokens[:, :-1])");
   s.path("model", std::nullopt,
          "checkpoint: .pth or .safetensors (TransformerLens or minGPT state dict)")
@@ -88,11 +87,9 @@ Schema describe_schema(bool cuda_only) {
   s.flag("center_writing_weights", true, "centre weights writing to the residual stream");
   s.flag("center_unembed", true, "centre W_U, b_U over the vocabulary");
   s.flag("fold_value_biases", true, "fold b_V into b_O");
-  if (!cuda_only) {
-    s.choice("device", {"cpu", "cuda", "auto"}, "auto",
-             "cpu, cuda (refused at validation, with the reason, where no GPU is usable), or auto: "
-             "CUDA when this build has it and a GPU is usable, else the CPU");
-  }
+  s.choice("device", {"cpu", "cuda", "auto"}, "auto",
+           "cpu, cuda (refused at validation, with the reason, where no GPU is usable), or auto: "
+           "CUDA when this build has it and a GPU is usable, else the CPU");
   s.hooks("hooks", std::vector<std::string>{"blocks.6.hook_resid_pre"},
           "hooks to cache: TransformerLens names or shorthand name.layer / name:layer "
           "(resid_pre.6, post:0); each must exist in the model (checked against its file)");

@@ -29,8 +29,7 @@ struct Options {
   std::int64_t board_moves = 30;  // 0: no log-prob board
 };
 
-// cuda_only: the cuda_inference plugin's schema (no `device`: always CUDA).
-Schema describe_schema(bool cuda_only = false);
+Schema describe_schema();
 // The datasets a step with `config` writes: one per hook, logits, the log-prob board.
 DatasetDecls produces_datasets(const Config& config);
 // Cross-parameter and syntax checks, before anything runs (throws ConfigError).

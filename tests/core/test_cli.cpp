@@ -66,7 +66,7 @@ TEST(Cli, ListLoadsEveryBuiltPluginWithoutError) {
     if (entry.path().extension() != ".so") continue;
     ++plugins;
     const std::string name = entry.path().stem().string();
-    // The line that starts with the name ("inference" is also the end of "cuda_inference").
+    // The line that starts with the name (a name may also end another plugin's name).
     std::string line;
     std::istringstream lines(list.out);
     for (std::string l; std::getline(lines, l);) {

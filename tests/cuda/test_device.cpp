@@ -1,8 +1,9 @@
-// The CUDA forward on a device, and what a machine without one says. Without a usable GPU (this CI)
+// The CUDA backend on a device, and what a machine without one says. Without a usable GPU (this CI)
 // the GPU comparisons skip with the runtime's reason and the unavailable paths are asserted:
-// `othrun --list`, `device: cuda` refused at validation, `device: auto` running on the CPU. With a
-// GPU (scripts/gpu_check.sh) every hook of the full-size random model is compared with the CPU
-// path.
+// `othrun --list` and --describe, `device: cuda` refused at validation, `device: auto` running on
+// the CPU, each with the reason the inference plugin finds (no driver, or cudaGetDeviceCount's).
+// With a GPU (scripts/gpu_check.sh) every hook of the full-size random model is compared with the
+// CPU path.
 #include <gtest/gtest.h>
 
 #include <othrun/hooks.hpp>
@@ -15,6 +16,7 @@
 #include <fstream>
 
 #include "../inference/reference.hpp"
+#include "cuda_backend.hpp"
 #include "device_status.hpp"
 #include "layout.hpp"
 #include "pipeline.hpp"
@@ -64,6 +66,7 @@ std::string experiment(const std::filesystem::path& model, const std::string& st
       step, model.string());
 }
 
+// What the inference plugin decides (no driver, or the backend's cudaGetDeviceCount).
 #define SKIP_WITH_GPU(status)                                           \
   if ((status).available)                                               \
   GTEST_SKIP() << "a GPU is usable here: the unavailable paths do not " \
@@ -71,20 +74,28 @@ std::string experiment(const std::filesystem::path& model, const std::string& st
 #define SKIP_WITHOUT_GPU(status) \
   if (!(status).available) GTEST_SKIP() << "no usable GPU: " << (status).reason
 
-TEST(CudaDevice, ListShowsCudaInferenceUnavailableWithTheReason) {
-  const DeviceStatus status = cuda_device_status();
+TEST(CudaDevice, ListShowsTheCudaDeviceUnavailableWithTheReason) {
+  const inference::CudaAvailability& status = inference::cuda_availability();
   SKIP_WITH_GPU(status);
+  ASSERT_FALSE(status.reason.empty());
   const auto out =
       test::run_command(fmt::format("{} --plugin-path {} --list", OTHRUN_EXE, OTHRUN_PLUGIN_DIR));
   ASSERT_EQ(out.exit_code, 0) << out.output;
-  const auto line = out.output.find("cuda_inference");
+  const auto line = out.output.find("\ninference ");
   ASSERT_NE(line, std::string::npos) << out.output;
-  const std::string rest = out.output.substr(line, out.output.find('\n', line) - line);
-  EXPECT_NE(rest.find("unavailable: " + status.reason), std::string::npos) << rest;
+  const std::string rest = out.output.substr(line + 1, out.output.find('\n', line + 1) - line - 1);
+  EXPECT_NE(rest.find("available (device cuda unavailable: " + status.reason + ")"),
+            std::string::npos)
+      << rest;
+  const auto described = test::run_command(
+      fmt::format("{} --plugin-path {} --describe inference", OTHRUN_EXE, OTHRUN_PLUGIN_DIR));
+  EXPECT_NE(described.output.find("available: yes (device cuda unavailable: " + status.reason),
+            std::string::npos)
+      << described.output;
 }
 
 TEST(CudaDevice, DeviceCudaIsRefusedAtValidationWithTheReason) {
-  const DeviceStatus status = cuda_device_status();
+  const inference::CudaAvailability& status = inference::cuda_availability();
   SKIP_WITH_GPU(status);
   const auto& ref = test::reference("small", 2);
   if (!ref.skip_reason.empty()) GTEST_SKIP() << ref.skip_reason;
@@ -94,13 +105,10 @@ TEST(CudaDevice, DeviceCudaIsRefusedAtValidationWithTheReason) {
   EXPECT_NE(out.exit_code, 0);
   EXPECT_NE(out.output.find("device: cuda cannot run here: " + status.reason), std::string::npos)
       << out.output;
-  out = run_othrun(dir.path(), experiment(ref / "tl.pth", "plugin: cuda_inference"), "--check");
-  EXPECT_NE(out.exit_code, 0);
-  EXPECT_NE(out.output.find("unavailable: " + status.reason), std::string::npos) << out.output;
 }
 
 TEST(CudaDevice, DeviceAutoRunsOnTheCpuWithoutAGpu) {
-  const DeviceStatus status = cuda_device_status();
+  const inference::CudaAvailability& status = inference::cuda_availability();
   SKIP_WITH_GPU(status);
   const auto& ref = test::reference("small", 2);
   if (!ref.skip_reason.empty()) GTEST_SKIP() << ref.skip_reason;

@@ -147,17 +147,18 @@ TEST(InferencePlugin, Float16AndNoProcessing) {
 }
 
 // Where no GPU is usable, `device: cuda` is refused at validation with the reason `othrun --list`
-// gives for cuda_inference (the CUDA runtime's), or with "no CUDA forward" in a build without nvcc.
+// notes on the inference line (no CUDA backend built, no driver, or the CUDA runtime's).
 TEST(InferencePlugin, CudaDeviceIsRejectedBeforeAnythingRuns) {
   const auto list =
       test::run_command(fmt::format("{} --plugin-path {} --list", OTHRUN_EXE, OTHRUN_PLUGIN_DIR));
-  std::string reason = "this build has no CUDA forward";
-  if (const auto at = list.output.find("cuda_inference "); at != std::string::npos) {
-    const std::string line = list.output.substr(at, list.output.find('\n', at) - at);
-    const auto why = line.find("unavailable: ");
-    if (why == std::string::npos) GTEST_SKIP() << "a GPU is usable here: " << line;
-    reason = line.substr(why + 13, line.find(" (cuda") - why - 13);
-  }
+  const auto at = list.output.find("\ninference ");
+  ASSERT_NE(at, std::string::npos) << list.output;
+  const std::string line = list.output.substr(at + 1, list.output.find('\n', at + 1) - at - 1);
+  const std::string note = "available (device cuda unavailable: ";
+  const auto why = line.find(note);
+  if (why == std::string::npos) GTEST_SKIP() << "a GPU is usable here: " << line;
+  const std::string reason = line.substr(why + note.size(), line.rfind(") ") - why - note.size());
+  ASSERT_FALSE(reason.empty()) << line;
   test::ScratchDir dir;
   const auto result =
       run_othrun(dir.path(), experiment(dir.path() / "none.pth", "    device: cuda\n"), "--check");

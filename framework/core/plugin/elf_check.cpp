@@ -1,9 +1,12 @@
 #include "plugin/elf_check.hpp"
 
+#include <othrun/error.hpp>
+
 #include <elf.h>
 
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <vector>
 
 namespace othrun {
@@ -92,6 +95,82 @@ std::string elf_problem(const std::filesystem::path& path) {
   }
   if (loadable == 0) return "no loadable segment";
   return "";
+}
+
+namespace {
+
+template <class T>
+T read_at(const std::vector<char>& file, std::uint64_t offset, const std::filesystem::path& path) {
+  T value{};
+  if (!table_fits(offset, 1, sizeof(T), file.size())) {
+    throw Error(path.string() + ": damaged ELF file: read past its end at byte " +
+                std::to_string(offset));
+  }
+  std::memcpy(&value, file.data() + offset, sizeof(T));
+  return value;
+}
+
+// The file offset of virtual address `address` (inside a PT_LOAD segment's file part).
+std::uint64_t file_offset(const std::vector<Elf64_Phdr>& segments, std::uint64_t address,
+                          const std::filesystem::path& path) {
+  for (const Elf64_Phdr& s : segments) {
+    if (s.p_type == PT_LOAD && address >= s.p_vaddr && address - s.p_vaddr < s.p_filesz) {
+      return s.p_offset + (address - s.p_vaddr);
+    }
+  }
+  throw Error(path.string() + ": damaged ELF file: address " + std::to_string(address) +
+              " is in no loadable segment");
+}
+
+}  // namespace
+
+ElfDynamic elf_dynamic(const std::filesystem::path& path) {
+  if (const std::string problem = elf_problem(path); !problem.empty()) {
+    throw Error(path.string() + ": " + problem);
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<char> file{std::istreambuf_iterator<char>(in),
+                               std::istreambuf_iterator<char>()};
+  const auto header = read_at<Elf64_Ehdr>(file, 0, path);
+  std::vector<Elf64_Phdr> segments;
+  for (std::uint64_t i = 0; i < header.e_phnum; ++i) {
+    segments.push_back(read_at<Elf64_Phdr>(file, header.e_phoff + i * sizeof(Elf64_Phdr), path));
+  }
+  std::vector<Elf64_Dyn> entries;
+  for (const Elf64_Phdr& s : segments) {
+    if (s.p_type != PT_DYNAMIC) continue;
+    for (std::uint64_t at = s.p_offset; at + sizeof(Elf64_Dyn) <= s.p_offset + s.p_filesz;
+         at += sizeof(Elf64_Dyn)) {
+      const auto entry = read_at<Elf64_Dyn>(file, at, path);
+      if (entry.d_tag == DT_NULL) break;
+      entries.push_back(entry);
+    }
+  }
+  std::uint64_t strtab = 0;
+  bool has_strtab = false;
+  for (const Elf64_Dyn& e : entries) {
+    if (e.d_tag == DT_STRTAB) strtab = file_offset(segments, e.d_un.d_ptr, path), has_strtab = true;
+  }
+  if (!has_strtab && !entries.empty()) {
+    throw Error(path.string() + ": damaged ELF file: a dynamic section without DT_STRTAB");
+  }
+  const auto string_at = [&](std::uint64_t index) {
+    std::string text;
+    for (std::uint64_t at = strtab + index;; ++at) {
+      const char c = read_at<char>(file, at, path);
+      if (c == '\0') return text;
+      text += c;
+    }
+  };
+  ElfDynamic out;
+  std::string rpath;
+  for (const Elf64_Dyn& e : entries) {
+    if (e.d_tag == DT_NEEDED) out.needed.push_back(string_at(e.d_un.d_val));
+    if (e.d_tag == DT_RUNPATH) out.runpath = string_at(e.d_un.d_val);
+    if (e.d_tag == DT_RPATH) rpath = string_at(e.d_un.d_val);
+  }
+  if (out.runpath.empty()) out.runpath = rpath;
+  return out;
 }
 
 }  // namespace othrun

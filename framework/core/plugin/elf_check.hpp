@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace othrun {
 
@@ -12,5 +13,15 @@ namespace othrun {
 // loadable: header, program and section header tables inside the file, and every PT_LOAD
 // segment's file range covered by the file.
 std::string elf_problem(const std::filesystem::path& path);
+
+// The dynamic section's libraries and search path, as `readelf -d` shows them.
+struct ElfDynamic {
+  std::vector<std::string> needed;  // DT_NEEDED, in order
+  std::string runpath;              // DT_RUNPATH, else DT_RPATH, else ""
+};
+
+// Reads the dynamic section of a shared library that elf_problem() accepts. Throws Error naming
+// the file when it is not one or its dynamic section is damaged.
+ElfDynamic elf_dynamic(const std::filesystem::path& path);
 
 }  // namespace othrun

@@ -34,7 +34,7 @@ inline constexpr std::uint32_t kPluginAbiVersion = 3;
 
 struct Availability {
   bool available = true;
-  std::string reason;  // why not, when unavailable
+  std::string reason;  // why not; when available, an optional note for --list and --describe
 };
 
 // What a running step can reach: its output product, the store's other products, settings.

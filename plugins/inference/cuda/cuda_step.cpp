@@ -1,5 +1,5 @@
-// The inference step on a CUDA GPU (device_choice.hpp's CUDA side): the weights loaded and
-// processed on the host, games streamed through CudaPipeline, hooks written to the same datasets,
+// The inference step on a CUDA GPU (the backend's run_step): the weights loaded and processed on
+// the host, games streamed through CudaPipeline, hooks written to the same datasets,
 // with the same attributes, as the CPU path (docs/inference.md).
 #include <othrun/error.hpp>
 #include <othrun/games.hpp>
@@ -11,7 +11,7 @@
 #include <algorithm>
 
 #include "activation_writer.hpp"
-#include "device_choice.hpp"
+#include "cuda_step.hpp"
 #include "device_status.hpp"
 #include "logprob_board.hpp"
 #include "pipeline.hpp"
@@ -44,12 +44,6 @@ void write_board_on_cuda(cuda_gpt::CudaPipeline& pipeline, const Options& o,
 }
 
 }  // namespace
-
-std::optional<std::string> cuda_unavailable_reason() {
-  const cuda_gpt::DeviceStatus status = cuda_gpt::cuda_device_status();
-  if (status.available) return std::nullopt;
-  return status.reason;
-}
 
 void run_on_cuda(const Options& o, RunContext& ctx) {
   const cuda_gpt::DeviceStatus status = cuda_gpt::cuda_device_status();
