@@ -6,9 +6,9 @@ Usage: check_sae_table.py STORE.h5 REPORT.html EXPECTED_ROWS [--loss]
 Every row of the table (one per sae_encode product) must show the metrics that product stores:
 d_sae on its root, rows / mse / explained_variance / l0 / dead_features on its metrics group, and
 the loss increase loss_spliced - loss_clean where it stores both. With --loss every product must
-store them (sae_encode ran with `model`) and the row must show both losses in its text. The
-report writes each value in full (%.17g) in data-value; a decimal round trip of a double is exact,
-so the comparison is exact. Prints what it compared; exits 1 on any difference.
+store them (sae_encode ran with `model`); a row with them shows both losses and the games in its
+text. The report writes each value in full (%.17g) in data-value; a decimal round trip of a double
+is exact, so the comparison is exact. Prints what it compared; exits 1 on any difference.
 """
 import html.parser
 import sys
@@ -70,9 +70,12 @@ def main():
             if "loss_clean" in metrics and "loss_spliced" in metrics:
                 clean, spliced = float(metrics["loss_clean"]), float(metrics["loss_spliced"])
                 stored["loss_increase"] = spliced - clean
-                # The cell's text: "+0.1838 (2.3514 → 2.5352)".
+                # The cell's text: "+0.1838 (2.3514 → 2.5352, 50 games)".
                 text = parser.texts.get(label, "")
-                for value in (f"{spliced - clean:+.4f}", f"{clean:.4f}", f"{spliced:.4f}"):
+                shown_text = [f"{spliced - clean:+.4f}", f"{clean:.4f}", f"{spliced:.4f}"]
+                if "loss_games" in metrics:
+                    shown_text.append(f"{int(metrics['loss_games'])} games")
+                for value in shown_text:
                     if value not in text:
                         errors.append(f"{label}: loss cell {text!r} lacks {value}")
             elif need_loss:

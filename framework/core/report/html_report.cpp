@@ -317,9 +317,12 @@ void write_sae_comparison(Out out, const std::vector<SaeSummary>& saes, size_t& 
     std::string loss = "<td class=\"na\">not stored</td>";
     missing_loss = missing_loss || !sae.loss_clean || !sae.loss_spliced;
     if (sae.loss_clean && sae.loss_spliced) {
-      loss = cell("loss_increase", *sae.loss_spliced - *sae.loss_clean,
-                  fmt::format("{:+.4f} ({:.4f} &rarr; {:.4f})", *sae.loss_spliced - *sae.loss_clean,
-                              *sae.loss_clean, *sae.loss_spliced));
+      loss =
+          cell("loss_increase", *sae.loss_spliced - *sae.loss_clean,
+               fmt::format("{:+.4f} ({:.4f} &rarr; {:.4f}{})", *sae.loss_spliced - *sae.loss_clean,
+                           *sae.loss_clean, *sae.loss_spliced,
+                           sae.loss_games ? fmt::format(", {:.0f} games", *sae.loss_games)
+                                          : std::string()));
     }
     fmt::format_to(out,
                    "<tr data-step=\"{}\"><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td>",
@@ -357,8 +360,8 @@ void write_sae_comparison(Out out, const std::vector<SaeSummary>& saes, size_t& 
                        "(docs/analyses.md, \"Spliced loss\")."
                      : " Loss increase, spliced: the mean next-move cross-entropy (nats) with the "
                        "SAE's reconstruction replacing the activation at its hook over the "
-                       "positions shown, minus the clean one (clean &rarr; spliced beside it; "
-                       "<code>metrics/loss_games</code> games, every position).");
+                       "positions shown, minus the clean one (clean &rarr; spliced beside it, "
+                       "over every position of the games shown).");
   write_figure_html(out, "report", sae_comparison_figure(saes), figure_index++);
   fmt::format_to(out, "</section>\n");
 }

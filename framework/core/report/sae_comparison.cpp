@@ -43,6 +43,7 @@ std::vector<SaeSummary> summarize_saes(const Store& store, const std::vector<Ste
     sae.dead_features = *dead, sae.rows = *rows;
     sae.loss_clean = step.metric("metrics/loss_clean");
     sae.loss_spliced = step.metric("metrics/loss_spliced");
+    sae.loss_games = step.metric("metrics/loss_games");
     out.push_back(std::move(sae));
   }
   std::stable_sort(out.begin(), out.end(), [](const SaeSummary& a, const SaeSummary& b) {
