@@ -1,11 +1,25 @@
 // sae_encode: runs an SAE (sae_training file or SAELens folder) over a cached hook and stores the
-// feature activations as CSR plus reconstruction metrics (docs/analyses.md, "sae_encode").
+// feature activations as CSR plus reconstruction metrics (docs/analyses.md, "sae_encode"); with
+// `model`, also the next-move loss with the SAE's reconstruction spliced in (splice_loss.hpp).
+#ifdef OTHRUN_SAE_ENCODE_SPLICE
+#include "splice_loss.hpp"
+#endif
+
 #include <othrun/analysis/inputs.hpp>
 #include <othrun/analysis/sae.hpp>
 #include <othrun/plugin.hpp>
 #include <othrun/progress.hpp>
 
+#include <othrun/games.hpp>
+#include <othrun/hooks.hpp>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <sstream>
 
 namespace {
 
@@ -14,7 +28,7 @@ using namespace othrun;
 class SaeEncode : public Step {
  public:
   static constexpr const char* kName = "sae_encode";
-  static constexpr const char* kVersion = "1.1.0";
+  static constexpr const char* kVersion = "1.2.0";
 
   static Schema describe() {
     Schema schema("Encode a cached hook with an SAE: sparse feature activations and metrics");
@@ -37,6 +51,19 @@ class SaeEncode : public Step {
                      "positions the metrics/ attributes are computed over, \"first:stop\" (the "
                      "positions the SAE was trained on, e.g. \"5:54\": other positions can be far "
                      "outside its training distribution)");
+    schema
+        .path("model", std::nullopt,
+              "Othello-GPT checkpoint the cache was made with: also measure the next-move loss "
+              "clean and with the SAE's reconstruction spliced in at the hook over "
+              "metric_positions (metrics/ loss_clean, loss_spliced); absent: not measured")
+        .existing()
+        .optional = true;
+    schema
+        .input("games", games::kKind, std::nullopt,
+               "with `model`: the games product the cache ran on (the loss runs the model on them)")
+        .optional = true;
+    schema.integer("loss_games", 0, "with `model`: games the loss runs on, the first ones; 0: all")
+        .range(0, 1e12);
     schema.provides("features");
     for (const auto& d : produces_for(false)) schema.dataset(d);
     return schema;
@@ -58,12 +85,39 @@ class SaeEncode : public Step {
             {"metrics/density", DType::Float64, "feature", "fired / rows", "", {}}};
   }
 
+  static void validate(const Config& config) {
+    if (!config.has("model")) {
+      if (config.has("games"))
+        throw ConfigError("games", "`games` is read only with `model`, which is not given");
+      if (config.get_int("loss_games") != 0)
+        throw ConfigError("loss_games", "`loss_games` is read only with `model`, not given");
+      return;
+    }
+    if (!config.has("games"))
+      throw ConfigError("games", "`model` needs the games the cache ran on: games: LABEL");
+#ifdef OTHRUN_SAE_ENCODE_SPLICE
+    // Files an earlier step writes, or references not fetched yet, are checked when it runs.
+    const std::filesystem::path sae_path = config.get_path("sae"), model = config.get_path("model");
+    std::error_code error;
+    if (!std::filesystem::exists(sae_path, error)) return;
+    const analysis::Sae sae = analysis::load_sae(sae_path);
+    const std::string hook = splice_hook(config.input_dataset("activations"), sae, sae_path);
+    if (std::filesystem::is_regular_file(model, error))
+      sae_encode::check_splice(model, hook, sae, "model");
+#else
+    throw ConfigError("model",
+                      "this build has no libothrun_torch: the spliced loss cannot be measured");
+#endif
+  }
+
   explicit SaeEncode(const Config& config)
       : sae_path_(config.get_path("sae")),
         hook_(config.input_dataset("activations")),
         half_(config.get_string("value_dtype") == "float16"),
         chunk_(static_cast<std::uint64_t>(config.get_int("chunk_games"))),
-        metric_positions_(config.get_positions("metric_positions")) {}
+        metric_positions_(config.get_positions("metric_positions")),
+        model_path_(config.has("model") ? config.get_path("model") : std::filesystem::path()),
+        loss_games_(static_cast<std::uint64_t>(config.get_int("loss_games"))) {}
 
   void run(RunContext& ctx) override {
     const analysis::Sae sae = analysis::load_sae(sae_path_);
@@ -106,9 +160,102 @@ class SaeEncode : public Step {
     writer.finish(acts.games());
     features.attrs().set("hook", hook);
     write_metrics(root, sae, every_column ? all : chosen, all);
+#ifdef OTHRUN_SAE_ENCODE_SPLICE
+    if (!model_path_.empty()) write_loss(ctx, sae, hook);
+#endif
   }
 
  private:
+  // The hook the loss splices at: the cached hook this step encodes, which must be the one the
+  // SAE was trained on when its file names it (a reconstruction spliced elsewhere measures
+  // nothing meaningful).
+  static std::string splice_hook(const std::string& cached_hook, const analysis::Sae& sae,
+                                 const std::filesystem::path& sae_path) {
+    if (cached_hook.empty())
+      throw ConfigError("activations", "`model` needs the hook named: activations: LABEL:HOOK");
+    if (!sae.hook_name.empty() && canonical_hook(sae.hook_name) != canonical_hook(cached_hook))
+      throw ConfigError("model", fmt::format("the SAE {} was trained on hook {}, but this step "
+                                             "encodes (and would splice at) hook {}",
+                                             sae_path.string(), sae.hook_name, cached_hook));
+    return canonical_hook(cached_hook);
+  }
+
+#ifdef OTHRUN_SAE_ENCODE_SPLICE
+  // The next-move loss clean and spliced, as metrics/ attributes.
+  void write_loss(RunContext& ctx, const analysis::Sae& sae, const std::string& cached_hook) const {
+    const Product& games_product = ctx.input("games");
+    check_same_games(ctx.input("activations"), games_product);
+    check_same_model(ctx.input("activations"), model_path_);
+    const games::GamesReader games(games_product);
+    if (loss_games_ > games.size())
+      throw ConfigError("loss_games",
+                        fmt::format("{} games asked, but product '{}' holds {}", loss_games_,
+                                    games_product.label(), games.size()));
+    sae_encode::SpliceRequest request;
+    request.model = model_path_;
+    request.hook = splice_hook(cached_hook, sae, sae_path_);
+    request.positions = metric_positions_;
+    request.games = loss_games_ == 0 ? games.size() : loss_games_;
+    request.batch_games = chunk_;
+    request.threads = ctx.threads();
+    const auto start = std::chrono::steady_clock::now();
+    const sae_encode::SpliceLoss loss =
+        sae_encode::splice_loss(request, std::make_shared<analysis::Sae>(sae), games);
+    const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+    Attributes a = ctx.output().root().group("metrics").attrs();
+    a.set("loss_clean", loss.clean);
+    a.set("loss_spliced", loss.spliced);
+    a.set("loss_targets", loss.targets);
+    a.set("loss_games", static_cast<std::int64_t>(loss.games));
+    a.set("loss_seconds", seconds.count());  // its cost: two forward passes of loss_games games
+    a.set("loss_model", model_path_.string());
+    a.set("loss_hook", request.hook);
+    a.set("loss_spliced_positions", fmt::format("{}:{}", loss.splice_begin, loss.splice_stop));
+    a.set("loss_doc",
+          "loss_clean: mean next-move cross-entropy (nats) of loss_model over loss_targets next "
+          "moves (every position of the first loss_games games); loss_spliced: the same with the "
+          "SAE's reconstruction decode(encode(x)) replacing the activation at loss_hook at the "
+          "positions loss_spliced_positions");
+  }
+
+  // The model must be the one the cache was made with, which the activations product's config
+  // (othrun.config, written by inference) names as `model: PATH`.
+  static void check_same_model(const Product& activations, const std::filesystem::path& model) {
+    const Attributes attrs = activations.root().attrs();
+    const std::string config = attrs.has("othrun.config") ? attrs.get_string("othrun.config") : "";
+    std::string cached;
+    std::istringstream lines(config);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("model: ", 0) == 0) cached = line.substr(7);
+    }
+    if (cached.size() >= 2 && (cached.front() == '"' || cached.front() == '\'') &&
+        cached.back() == cached.front())
+      cached = cached.substr(1, cached.size() - 2);
+    std::error_code error;
+    if (cached.empty() || !std::filesystem::equivalent(cached, model, error))
+      throw ConfigError(
+          "model", fmt::format("the activations '{}' were made with {}, not {}: "
+                               "the loss must run the model they came from",
+                               activations.label(), cached.empty() ? "no recorded model" : cached,
+                               model.string()));
+  }
+
+  // The games must be those the cache ran on: the activations product records them as an input.
+  static void check_same_games(const Product& activations, const Product& games_product) {
+    const std::string id = games_product.label() + ":" + games_product.product_id();
+    const Attributes attrs = activations.root().attrs();
+    const std::vector<std::string> inputs = attrs.has("othrun.inputs")
+                                                ? attrs.get_strings("othrun.inputs")
+                                                : std::vector<std::string>();
+    if (std::find(inputs.begin(), inputs.end(), id) == inputs.end())
+      throw ConfigError("games",
+                        fmt::format("product '{}' is not the games the activations "
+                                    "'{}' were computed on (its inputs: {})",
+                                    games_product.label(), activations.label(),
+                                    inputs.empty() ? "none recorded"
+                                                   : fmt::format("{}", fmt::join(inputs, ", "))));
+  }
+#endif
   // The columns of the cached hook whose positions are metric_positions; refused when none is.
   std::vector<std::int64_t> metric_columns(const analysis::PositionSpan& span,
                                            const std::string& hook) const {
@@ -184,6 +331,8 @@ class SaeEncode : public Step {
   bool half_;
   std::uint64_t chunk_;
   PositionRange metric_positions_;
+  std::filesystem::path model_path_;
+  std::uint64_t loss_games_;
 };
 
 }  // namespace

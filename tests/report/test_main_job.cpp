@@ -70,6 +70,21 @@ void expect_working_artifacts(const fs::path& index) {
   EXPECT_GT(mean, 0.8);  // 0.865 for the shipped probe; a random one gives ~0.4
   // The chosen layer-0 neuron separates "move just played == square" clearly.
   EXPECT_GT(store.open("spectrum_l0").root().attrs().get_float("auroc"), 0.95);
+  // Each shipped SAE costs the model next-move loss when spliced in at 5..53 (sae_encode's
+  // `model`). The README measured 2.358 -> 2.54..2.66 on held-out games; these are 50 other
+  // games (2,950 targets: the mean's standard error is ~0.02), so the bounds leave that margin.
+  // A splice that changed nothing (or the wrong positions) would give spliced ~= clean.
+  for (const char* width : {"128", "256", "512", "1024"}) {
+    const othrun::Product product = store.open(std::string("sae_") + width);
+    const othrun::Attributes m = product.root().group("metrics").attrs();
+    ASSERT_TRUE(m.has("loss_clean") && m.has("loss_spliced")) << width;
+    const double clean = m.get_float("loss_clean"), spliced = m.get_float("loss_spliced");
+    EXPECT_NEAR(clean, 2.358, 0.1) << width;
+    EXPECT_GT(spliced - clean, 0.08) << width;  // README: +0.18 (1024) .. +0.31 (128)
+    EXPECT_GT(spliced, 2.45) << width;
+    EXPECT_LT(spliced, 2.80) << width;
+    EXPECT_EQ(m.get_int("loss_games"), 50) << width;
+  }
 }
 
 void expect_every_seed_figure(const fs::path& page, const fs::path& profiles) {
@@ -135,10 +150,10 @@ void expect_report_contents(const fs::path& index, const fs::path& page_path) {
     ADD_FAILURE() << "python3 with h5py is needed to check the SAE table (python3-h5py)";
     return;
   }
-  const auto check =
-      run_command(std::string(OTHRUN_PYTHON3) + " " +
-                  shell_quote(std::string(OTHRUN_SOURCE_DIR) + "/tests/report/check_sae_table.py") +
-                  " " + shell_quote(index.string()) + " " + shell_quote(page_path.string()) + " 4");
+  const auto check = run_command(
+      std::string(OTHRUN_PYTHON3) + " " +
+      shell_quote(std::string(OTHRUN_SOURCE_DIR) + "/tests/report/check_sae_table.py") + " " +
+      shell_quote(index.string()) + " " + shell_quote(page_path.string()) + " 4 --loss");
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 

@@ -317,9 +317,12 @@ void write_sae_comparison(Out out, const std::vector<SaeSummary>& saes, size_t& 
     std::string loss = "<td class=\"na\">not stored</td>";
     missing_loss = missing_loss || !sae.loss_clean || !sae.loss_spliced;
     if (sae.loss_clean && sae.loss_spliced) {
-      loss = cell("loss_increase", *sae.loss_spliced - *sae.loss_clean,
-                  fmt::format("{:+.4f} ({:.4f} &rarr; {:.4f})", *sae.loss_spliced - *sae.loss_clean,
-                              *sae.loss_clean, *sae.loss_spliced));
+      loss =
+          cell("loss_increase", *sae.loss_spliced - *sae.loss_clean,
+               fmt::format("{:+.4f} ({:.4f} &rarr; {:.4f}{})", *sae.loss_spliced - *sae.loss_clean,
+                           *sae.loss_clean, *sae.loss_spliced,
+                           sae.loss_games ? fmt::format(", {:.0f} games", *sae.loss_games)
+                                          : std::string()));
     }
     fmt::format_to(out,
                    "<tr data-step=\"{}\"><td><a href=\"#{}\">{}</a></td><td>{}</td><td>{}</td>",
@@ -352,11 +355,13 @@ void write_sae_comparison(Out out, const std::vector<SaeSummary>& saes, size_t& 
                                   "metrics are not comparable.</b> ",
                  missing_loss
                      ? " <b>Not available</b> where marked <i>not stored</i>: the next-move loss "
-                       "with the reconstruction spliced in, which needs the model; "
-                       "<code>sae_encode</code> does not run it, so no step of this store "
-                       "measured it (<code>train_sae</code> records it for the SAEs it trains, "
-                       "docs/training.md)."
-                     : "");
+                       "with the reconstruction spliced in, which needs the model; that "
+                       "<code>sae_encode</code> step was not given its <code>model</code> "
+                       "(docs/analyses.md, \"Spliced loss\")."
+                     : " Loss increase, spliced: the mean next-move cross-entropy (nats) with the "
+                       "SAE's reconstruction replacing the activation at its hook over the "
+                       "positions shown, minus the clean one (clean &rarr; spliced beside it, "
+                       "over every position of the games shown).");
   write_figure_html(out, "report", sae_comparison_figure(saes), figure_index++);
   fmt::format_to(out, "</section>\n");
 }

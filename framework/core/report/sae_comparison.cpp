@@ -43,6 +43,7 @@ std::vector<SaeSummary> summarize_saes(const Store& store, const std::vector<Ste
     sae.dead_features = *dead, sae.rows = *rows;
     sae.loss_clean = step.metric("metrics/loss_clean");
     sae.loss_spliced = step.metric("metrics/loss_spliced");
+    sae.loss_games = step.metric("metrics/loss_games");
     out.push_back(std::move(sae));
   }
   std::stable_sort(out.begin(), out.end(), [](const SaeSummary& a, const SaeSummary& b) {
@@ -76,10 +77,27 @@ Figure sae_comparison_figure(const std::vector<SaeSummary>& saes) {
     }
     panels.push_back(std::move(panel));
   }
+  // The loss increase only when every SAE stores it: a line with holes would mislead.
+  const bool all_losses = std::all_of(saes.begin(), saes.end(), [](const SaeSummary& sae) {
+    return sae.loss_clean && sae.loss_spliced;
+  });
+  if (all_losses) {
+    Panel panel{"loss increase, spliced (nats)", {}};
+    for (const auto& [hook, group] : by_hook) {
+      Series series{hook, {}, {}, {}, {}};
+      for (const SaeSummary* sae : group) {
+        series.x.push_back(sae->d_sae);
+        series.y.push_back(*sae->loss_spliced - *sae->loss_clean);
+        series.text.push_back(sae->label);
+      }
+      panel.series.push_back(std::move(series));
+    }
+    panels.push_back(std::move(panel));
+  }
   PanelGrid grid;
   grid.title = "SAEs by width";
   grid.x_title = "features (d_sae)";
-  grid.columns = 4;
+  grid.columns = panels.size() > 4 ? 3 : 4;  // five titles do not fit in one row
   grid.panel_height = 200;
   grid.log_x = true;
   return small_multiples("sae_widths", PanelKind::Lines, grid, panels,

@@ -15,6 +15,7 @@ struct SaeSummary {
   std::string positions;  // metrics/positions: the positions the metrics cover ("" before 1.1)
   double d_sae = 0, rows = 0, mse = 0, explained_variance = 0, l0 = 0, dead_features = 0;
   std::optional<double> loss_clean, loss_spliced;  // metrics/loss_*: absent unless stored
+  std::optional<double> loss_games;                // metrics/loss_games: games the loss ran on
 };
 
 // Every readable sae_encode product among `steps`, by hook, then width.
