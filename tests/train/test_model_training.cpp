@@ -1,6 +1,9 @@
 // train_model's library: legal-move counting on hand-checked games, loss going down, checkpoint
 // resume giving the same weights, and the saved file loading in libothrun_torch and Python torch.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
+
+#include <ATen/Parallel.h>
 
 #include <othrun/othello.hpp>
 #include <othrun/pth.hpp>
@@ -195,6 +198,29 @@ TEST(ModelTraining, ResumeOnAnotherThreadCount) {
   const ModelTrainingResult resumed = train_model(o);
   EXPECT_EQ(resumed.resumed_from, 4);
   expect_same_state(straight.state, resumed.state);
+}
+
+// Training holds LibTorch's and OpenBLAS's pools at one thread and gives them back as they were.
+TEST(ModelTraining, RestoresTheLibrariesThreadCounts) {
+  using Get = int (*)();
+  using Set = void (*)(int);
+  void* openblas = ::dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD);
+  const auto get =
+      openblas ? reinterpret_cast<Get>(::dlsym(openblas, "openblas_get_num_threads")) : nullptr;
+  const auto set =
+      openblas ? reinterpret_cast<Set>(::dlsym(openblas, "openblas_set_num_threads")) : nullptr;
+  const int aten_before = at::get_num_threads();
+  at::set_num_threads(3);
+  if (set) set(3);
+  ModelTrainingOptions o = tiny_options(1);
+  o.threads = 2;
+  train_model(o);
+  EXPECT_EQ(at::get_num_threads(), 3);
+  if (get) {
+    EXPECT_EQ(get(), 3);
+  }
+  at::set_num_threads(aten_before);
+  if (openblas) ::dlclose(openblas);
 }
 
 TEST(ModelTraining, RefusesZeroShards) {
