@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Training throughput on 1 and 2 threads, without and with othrun's thread policy
-# (docs/benchmarks.md, "BLAS kernels and threads"). "before": the environment as it is (what
-# training got before the policy); "policy": the variables `othrun --system --threads N` reports
-# under "thread policy" (OpenMP/OpenBLAS thread counts, passive OpenMP waiting). Runs interleaved,
-# medians of ROUNDS; tokens/s of a full training step (tests/train/bench_train_step.cpp).
-# Usage: scripts/bench_train_threads.sh BUILD_DIR [ROUNDS=3] [CONFIG: 0-3 of bench_train_step]
+# Training throughput on 1 and 2 threads, two ways (docs/benchmarks.md, "Training on N threads"):
+# "intra-op": one forward and backward over the whole batch, parallel only inside each kernel
+# (LibTorch's and OpenBLAS's own pools; the training loop before batch shards), and "shards=S":
+# train_model's step, S shards of the batch on the threads, every kernel on one thread. Both run
+# under othrun's thread policy for N threads (the variables `othrun --system --threads N` reports
+# under "thread policy"). Rounds interleaved, medians; tokens/s of a full training step and the
+# process's CPU seconds per step (tests/train/bench_train_step.cpp).
+# Usage: scripts/bench_train_threads.sh BUILD_DIR [ROUNDS=3] [CONFIG=1: 0-3 of bench_train_step]
+#        [SHARDS: 0 = train_model's default] [STEPS=5]
 set -euo pipefail
-build=${1:?usage: scripts/bench_train_threads.sh BUILD_DIR [ROUNDS]}
+build=${1:?usage: scripts/bench_train_threads.sh BUILD_DIR [ROUNDS] [CONFIG] [SHARDS] [STEPS]}
 rounds=${2:-3}
-config_arg=${3:-}
+config_arg=${3:-1}
+shards=${4:-0}
+steps=${5:-5}
 bench="$build/tests/train/bench_train_step"
 [ -x "$bench" ] || { echo "build $bench first" >&2; exit 1; }
+[ -x "$build/bin/othrun" ] || { echo "build $build/bin/othrun first" >&2; exit 1; }
 
 # The policy's variables for N threads, as othrun sets them (the user's own values are kept).
 policy_env() {
@@ -18,35 +24,33 @@ policy_env() {
     sed 's/ (yours)//g'
 }
 
-declare -A results
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+declare -A rate cpu
 for ((r = 0; r < rounds; r++)); do
-  for mode in before policy; do
-    for t in 1 2; do
-      if [ "$mode" = policy ]; then
-        # shellcheck disable=SC2046
-        out=$(env $(policy_env "$t") "$bench" "$t" $config_arg)
-      else
-        out=$("$bench" "$t" $config_arg)
-      fi
-      echo "round $((r + 1)) $mode ${t}t: $out" >&2
+  for t in 1 2; do
+    # One process per scheme: neither inherits the other's pools.
+    for scheme in intra-op shards; do
+      # shellcheck disable=SC2046
+      out=$(env $(policy_env "$t") "$bench" "$t" "$config_arg" "$scheme" "$shards" "$steps")
+      echo "round $((r + 1)) ${t}t: $out" >&2
       while IFS= read -r line; do
-        config=${line%%:*}
-        results["$mode|$t|$config"]+="$(sed -n 's/.*: \([0-9]*\) tokens\/s/\1/p' <<<"$line") "
+        key=${line%%:*}
+        rate["$t|$key"]+="$(sed -n 's/.*: \([0-9]*\) tokens\/s.*/\1/p' <<<"$line") "
+        cpu["$t|$key"]+="$(sed -n 's/.*, \([0-9.]*\) CPU s\/step/\1/p' <<<"$line") "
       done <<<"$out"
     done
   done
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "tokens/s, median of $rounds interleaved rounds; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-48s %10s %10s %7s %10s %10s %7s\n' config "before 1t" "before 2t" "2t/1t" \
-  "policy 1t" "policy 2t" "2t/1t"
-for key in "${!results[@]}"; do echo "${key##*|}"; done | sort -u | while IFS= read -r config; do
-  b1=$(median <<<"${results["before|1|$config"]}")
-  b2=$(median <<<"${results["before|2|$config"]}")
-  p1=$(median <<<"${results["policy|1|$config"]}")
-  p2=$(median <<<"${results["policy|2|$config"]}")
-  printf '%-48s %10s %10s %6.2fx %10s %10s %6.2fx\n' "$config" "$b1" "$b2" \
-    "$(awk -v a="$b2" -v b="$b1" 'BEGIN {print a / b}')" "$p1" "$p2" \
-    "$(awk -v a="$p2" -v b="$p1" 'BEGIN {print a / b}')"
+echo "medians of $rounds interleaved rounds; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-70s %9s %9s %6s %11s %11s\n' "scheme and config" "1t tok/s" "2t tok/s" "2t/1t" \
+  "1t CPU s/st" "2t CPU s/st"
+for key in "${!rate[@]}"; do echo "${key#*|}"; done | sort -u | while IFS= read -r key; do
+  r1=$(median <<<"${rate["1|$key"]}")
+  r2=$(median <<<"${rate["2|$key"]}")
+  c1=$(median <<<"${cpu["1|$key"]}")
+  c2=$(median <<<"${cpu["2|$key"]}")
+  printf '%-70s %9s %9s %5.2fx %11s %11s\n' "$key" "$r1" "$r2" \
+    "$(awk -v a="$r2" -v b="$r1" 'BEGIN {print a / b}')" "$c1" "$c2"
 done

@@ -107,6 +107,12 @@ void Gpt::set_requires_grad(bool requires_grad) {
   for (auto& [name, value] : params_) value.requires_grad_(requires_grad);
 }
 
+Gpt Gpt::leaves_sharing_weights() const {
+  Gpt leaves = *this;
+  for (auto& [name, value] : leaves.params_) value = value.detach().requires_grad_(true);
+  return leaves;
+}
+
 std::vector<NamedTensor> Gpt::state_dict() const {
   std::vector<NamedTensor> out;
   for (const auto& name : names_) {
@@ -190,16 +196,41 @@ at::Tensor Gpt::forward(const at::Tensor& tokens, const std::string& splice_hook
                 params_.at("unembed.b_U"));
 }
 
+namespace {
+
+std::int64_t input_positions(const Gpt& model, const at::Tensor& tokens) {
+  return std::min<std::int64_t>(tokens.size(1) - 1, model.config().n_ctx);
+}
+
 LossAndLogits next_move_loss(const Gpt& model, const at::Tensor& tokens,
-                             const std::string& splice_hook, const Splice& splice) {
-  const std::int64_t n_pos = std::min<std::int64_t>(tokens.size(1) - 1, model.config().n_ctx);
+                             const std::string& splice_hook, const Splice& splice,
+                             at::Reduction::Reduction reduction) {
+  const std::int64_t n_pos = input_positions(model, tokens);
   const at::Tensor inputs = tokens.narrow(1, 0, n_pos);
   const at::Tensor targets = tokens.narrow(1, 1, n_pos);
   at::Tensor logits = model.forward(inputs, splice_hook, splice);
   at::Tensor loss =
       at::cross_entropy_loss(logits.reshape({-1, logits.size(2)}), targets.reshape({-1}), {},
-                             at::Reduction::Mean, othello::kPaddingToken);
+                             reduction, othello::kPaddingToken);
   return {loss, logits};
+}
+
+}  // namespace
+
+LossAndLogits next_move_loss(const Gpt& model, const at::Tensor& tokens,
+                             const std::string& splice_hook, const Splice& splice) {
+  return next_move_loss(model, tokens, splice_hook, splice, at::Reduction::Mean);
+}
+
+at::Tensor next_move_loss_sum(const Gpt& model, const at::Tensor& tokens) {
+  return next_move_loss(model, tokens, {}, {}, at::Reduction::Sum).loss;
+}
+
+std::int64_t next_move_targets(const Gpt& model, const at::Tensor& tokens) {
+  return tokens.narrow(1, 1, input_positions(model, tokens))
+      .ne(othello::kPaddingToken)
+      .sum()
+      .item<std::int64_t>();
 }
 
 }  // namespace othrun::train

@@ -1,9 +1,8 @@
 // The Othello-GPT training loop. Everything that decides the weights is deterministic given the
-// options (weights from SplitMix64, games from the seeded stream, no dropout), so a run resumed
-// from a checkpoint ends with the same weights as an uninterrupted one (single-threaded bitwise).
+// options (weights from SplitMix64, games from the seeded stream, no dropout, shard gradients
+// summed in shard order with kernels on one thread each), so a run resumed from a checkpoint ends
+// with the same weights as an uninterrupted one, and the thread count changes no bit.
 #include <othrun/train/model_training.hpp>
-
-#include <ATen/Parallel.h>
 
 #include <othrun/error.hpp>
 #include <othrun/log.hpp>
@@ -18,14 +17,17 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <ctime>
+
+#include "worker_pool.hpp"
 
 namespace othrun::train {
 
 std::string ModelTrainingOptions::fingerprint() const {
   return fmt::format(
-      "model[{}] seed={} full={} batch={} steps={} lr={} warmup={} decay={} final={} betas={},{} "
-      "eps={} wd={} clip={} init={} from={}",
-      model.to_string(), seed, full_games_only, batch_games, steps, schedule.lr,
+      "model[{}] seed={} full={} batch={} shards={} steps={} lr={} warmup={} decay={} final={} "
+      "betas={},{} eps={} wd={} clip={} init={} from={}",
+      model.to_string(), seed, full_games_only, batch_games, batch_shards, steps, schedule.lr,
       schedule.warmup_steps, static_cast<int>(schedule.decay), schedule.final_fraction, beta1,
       beta2, adam_eps, weight_decay, grad_clip, init_std, init_from.string());
 }
@@ -42,22 +44,35 @@ class Evaluator {
   Evaluator(std::uint64_t seed, bool full_only, std::int64_t games)
       : rows_(GameStream(seed, full_only).draw(0, games)) {}
 
-  EvalResult run(const Gpt& model, std::int64_t batch_games) const {
-    at::NoGradGuard no_grad;
+  // Batches run in parallel on `pool`; their results are combined in batch order.
+  EvalResult run(const Gpt& model, std::int64_t batch_games, WorkerPool& pool) const {
     const at::Tensor all = tokens_tensor(rows_);
+    struct Batch {
+      double loss_sum = 0;
+      std::int64_t targets = 0;
+      std::vector<std::int64_t> predicted;
+    };
+    std::vector<Batch> batches(
+        static_cast<std::size_t>((rows_.count + batch_games - 1) / batch_games));
+    pool.run(static_cast<std::int64_t>(batches.size()), [&](std::int64_t b) {
+      at::NoGradGuard no_grad;
+      const std::int64_t first = b * batch_games;
+      const at::Tensor tokens = all.narrow(0, first, std::min(batch_games, rows_.count - first));
+      const LossAndLogits out = next_move_loss(model, tokens);
+      Batch& batch = batches[static_cast<std::size_t>(b)];
+      batch.targets = next_move_targets(model, tokens);
+      batch.loss_sum = out.loss.item<double>() * static_cast<double>(batch.targets);
+      const at::Tensor argmax = out.logits.argmax(-1).contiguous();
+      batch.predicted.assign(argmax.data_ptr<std::int64_t>(),
+                             argmax.data_ptr<std::int64_t>() + argmax.numel());
+    });
     std::vector<std::int64_t> predicted;
     double loss_sum = 0;
     std::int64_t targets = 0;
-    for (std::int64_t first = 0; first < rows_.count; first += batch_games) {
-      const at::Tensor tokens = all.narrow(0, first, std::min(batch_games, rows_.count - first));
-      const LossAndLogits out = next_move_loss(model, tokens);
-      const std::int64_t n =
-          tokens.narrow(1, 1, out.logits.size(1)).ne(0).sum().item<std::int64_t>();
-      loss_sum += out.loss.item<double>() * static_cast<double>(n);
-      targets += n;
-      const at::Tensor argmax = out.logits.argmax(-1).contiguous();
-      predicted.insert(predicted.end(), argmax.data_ptr<std::int64_t>(),
-                       argmax.data_ptr<std::int64_t>() + argmax.numel());
+    for (const Batch& batch : batches) {
+      loss_sum += batch.loss_sum;
+      targets += batch.targets;
+      predicted.insert(predicted.end(), batch.predicted.begin(), batch.predicted.end());
     }
     const std::int64_t n_pos = std::min<std::int64_t>(59, model.config().n_ctx);
     const LegalCount legal = count_legal_top1(rows_.tokens, predicted, n_pos);
@@ -89,6 +104,7 @@ class Trainer {
  public:
   explicit Trainer(const ModelTrainingOptions& options)
       : o_(options),
+        pool_(std::max(1, options.threads)),
         model_(initial_model(options)),
         adam_(model_.params(),
               {options.beta1, options.beta2, options.adam_eps, options.weight_decay},
@@ -98,6 +114,26 @@ class Trainer {
     schedule_ = options.schedule;
     schedule_.total_steps = options.steps;
     model_.set_requires_grad(true);
+    if (options.batch_shards < 1 || options.batch_games < 1) {
+      throw Error(
+          fmt::format("train_model: batch_games and batch_shards must be at least 1 (got {} "
+                      "and {})",
+                      options.batch_games, options.batch_shards));
+    }
+    const std::int64_t shards = std::min(options.batch_shards, options.batch_games);
+    for (std::int64_t s = 0; s < shards; ++s) {
+      replicas_.push_back(model_.leaves_sharing_weights());
+      replica_params_.push_back(replicas_.back().params());
+    }
+    if (pool_.threads() > shards) {
+      log::info("train_model: {} threads for {} shards per batch: {} of them idle in training",
+                pool_.threads(), shards, pool_.threads() - shards);
+    }
+  }
+
+  // `steps` training steps, nothing else (throughput measurement).
+  void train_steps(std::int64_t steps) {
+    for (std::int64_t i = 0; i < steps; ++i) train_step();
   }
 
   ModelTrainingResult run() {
@@ -123,16 +159,14 @@ class Trainer {
   void train_step() {
     const GameRows rows = stream_.draw(cursor_, o_.batch_games);
     cursor_ = rows.next_cursor;
-    const at::Tensor loss = next_move_loss(model_, tokens_tensor(rows)).loss;
-    adam_.zero_grad();
-    loss.backward();
+    const double loss = gradients(tokens_tensor(rows));
     const double grad_norm = clip_grad_norm(model_.params(), o_.grad_clip);
     const double lr = schedule_.at(step_);
     adam_.step(lr);
     ++step_;
     if (step_ % std::max<std::int64_t>(1, o_.log_every) == 0 || step_ == o_.steps) {
       curves_.step.push_back(step_);
-      curves_.loss.push_back(loss.item<double>());
+      curves_.loss.push_back(loss);
       curves_.lr.push_back(lr);
       curves_.grad_norm.push_back(grad_norm);
       log::info("train_model: step {}/{} loss {:.4f} lr {:.3g} grad norm {:.3g}", step_, o_.steps,
@@ -140,8 +174,44 @@ class Trainer {
     }
   }
 
+  // The batch's mean next-move loss, and its gradient in model_'s .grad: each shard's gradient of
+  // (its summed loss / the batch's target count), computed on the pool, added in shard order.
+  double gradients(const at::Tensor& tokens) {
+    const auto shards = static_cast<std::int64_t>(replicas_.size());
+    const auto targets = static_cast<double>(next_move_targets(model_, tokens));
+    std::vector<double> losses(static_cast<std::size_t>(shards));
+    pool_.run(shards, [&](std::int64_t s) {
+      const std::int64_t first = s * o_.batch_games / shards;
+      const std::int64_t end = (s + 1) * o_.batch_games / shards;
+      const auto index = static_cast<std::size_t>(s);
+      for (at::Tensor& p : replica_params_[index]) p.mutable_grad() = at::Tensor();
+      const at::Tensor loss =
+          next_move_loss_sum(replicas_[index], tokens.narrow(0, first, end - first)) / targets;
+      loss.backward();
+      losses[index] = loss.item<double>();
+    });
+    const std::vector<at::Tensor> params = model_.params();
+    pool_.run(static_cast<std::int64_t>(params.size()), [&](std::int64_t i) {
+      at::NoGradGuard no_grad;
+      at::Tensor sum;
+      for (const auto& replica : replica_params_) {
+        const at::Tensor& grad = replica[static_cast<std::size_t>(i)].grad();
+        if (!grad.defined()) continue;
+        if (sum.defined()) {
+          sum.add_(grad);
+        } else {
+          sum = grad.clone();
+        }
+      }
+      params[static_cast<std::size_t>(i)].mutable_grad() = sum;
+    });
+    double loss = 0;
+    for (const double l : losses) loss += l;
+    return loss;
+  }
+
   EvalResult evaluate() {
-    const EvalResult r = evaluator_.run(model_, o_.eval_batch_games);
+    const EvalResult r = evaluator_.run(model_, o_.eval_batch_games, pool_);
     curves_.eval_step.push_back(step_);
     curves_.eval_legal_rate.push_back(r.legal_rate);
     curves_.eval_loss.push_back(r.loss);
@@ -221,7 +291,10 @@ class Trainer {
   }
 
   const ModelTrainingOptions& o_;
+  WorkerPool pool_;  // before the tensors: they are made with single-threaded kernels
   Gpt model_;
+  std::vector<Gpt> replicas_;  // one per shard, on model_'s weights, each with its own gradients
+  std::vector<std::vector<at::Tensor>> replica_params_;
   Adam adam_;
   GameStream stream_;
   Evaluator evaluator_;
@@ -237,37 +310,28 @@ ModelTrainingResult train_model(const ModelTrainingOptions& options) {
   if (options.seed == options.eval_seed) {
     throw Error("train_model: the held-out games need a seed other than the training seed");
   }
-  at::set_num_threads(std::max(1, options.threads));
   return Trainer(options).run();
 }
 
 EvalResult evaluate_state(const gpt::ModelConfig& config, const std::vector<NamedTensor>& state,
-                          std::uint64_t seed, bool full_games_only, std::int64_t games) {
+                          std::uint64_t seed, bool full_games_only, std::int64_t games,
+                          int threads) {
+  WorkerPool pool(std::max(1, threads));
   const Gpt model(config, state, "evaluate_state");
-  return Evaluator(seed, full_games_only, games).run(model, 200);
+  return Evaluator(seed, full_games_only, games).run(model, 200, pool);
 }
 
-double measure_tokens_per_second(const gpt::ModelConfig& config, std::int64_t batch_games,
-                                 std::int64_t steps, int threads) {
-  at::set_num_threads(std::max(1, threads));
-  Gpt model(config, 1);
-  model.set_requires_grad(true);
-  Adam adam(model.params(), {0.9, 0.99, 1e-8, 0.01});
-  const GameStream stream(7, true);
-  const at::Tensor tokens = tokens_tensor(stream.draw(0, batch_games));
-  auto one_step = [&] {
-    const at::Tensor loss = next_move_loss(model, tokens).loss;
-    adam.zero_grad();
-    loss.backward();
-    clip_grad_norm(model.params(), 1.0);
-    adam.step(1e-4);
-  };
-  one_step();
+Throughput measure_throughput(const ModelTrainingOptions& options, std::int64_t steps) {
+  Trainer trainer(options);
+  trainer.train_steps(1);  // warm-up
   const auto start = std::chrono::steady_clock::now();
-  for (std::int64_t i = 0; i < steps; ++i) one_step();
+  const std::clock_t cpu_start = std::clock();
+  trainer.train_steps(steps);
+  const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return static_cast<double>(steps * batch_games * 59) / seconds;
+  const auto n = static_cast<double>(steps);
+  return {n * static_cast<double>(options.batch_games * 59) / seconds, cpu_seconds / n};
 }
 
 }  // namespace othrun::train

@@ -59,6 +59,11 @@ class TrainModel : public Step {
     s.choice("games", {"full", "all"}, "full",
              "train and evaluate on 60-move games only (as the synthetic dataset) or all games");
     s.integer("batch_games", 64, "games per step (59 next-move targets each)").range(1, 1'000'000);
+    s.integer("batch_shards", 8,
+              "shards of consecutive games per batch, whose gradients are computed in parallel "
+              "and summed in shard order (at most batch_games are used): the weights depend on "
+              "this, not on --threads; more threads than shards stay idle")
+        .range(1, 1'000'000);
     s.integer("steps", 1000, "optimiser steps").range(1, 1'000'000'000);
     s.real("lr", 1e-3, "peak learning rate").range(0, 10);
     s.integer("warmup_steps", 100, "linear warm-up steps").range(0, 1'000'000'000);
@@ -137,6 +142,7 @@ class TrainModel : public Step {
     o.eval_seed = othello::mix64(o.seed ^ 0x5eed'e7a1'0000'0001ULL);  // a different stream
     o.full_games_only = c.get_string("games") == "full";
     o.batch_games = c.get_int("batch_games");
+    o.batch_shards = c.get_int("batch_shards");
     o.steps = c.get_int("steps");
     o.schedule = {c.get_float("lr"), c.get_int("warmup_steps"), o.steps,
                   parse_decay(c.get_string("decay")), c.get_float("final_lr_fraction")};

@@ -1,6 +1,9 @@
 // train_model's library: legal-move counting on hand-checked games, loss going down, checkpoint
 // resume giving the same weights, and the saved file loading in libothrun_torch and Python torch.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
+
+#include <ATen/Parallel.h>
 
 #include <othrun/othello.hpp>
 #include <othrun/pth.hpp>
@@ -135,6 +138,100 @@ TEST(ModelTraining, ResumeGivesTheSameWeights) {
   // Another configuration ignores these checkpoints and starts afresh.
   o.schedule.lr = 1e-3;
   EXPECT_EQ(train_model(o).resumed_from, 0);
+}
+
+// Exact equality is the point here: shards computed with single-threaded kernels and summed in
+// shard order give the same bits whichever thread computes which shard.
+TEST(ModelTraining, ThreadCountChangesNoBit) {
+  ModelTrainingOptions o = tiny_options(6);
+  o.batch_shards = 3;  // shards of 2, 3 and 3 games
+  o.eval_every = 3;
+  o.eval_batch_games = 3;  // 4 evaluation batches, also run in parallel
+  const ModelTrainingResult one = train_model(o);
+  for (const int threads : {2, 3, 5}) {
+    o.threads = threads;
+    const ModelTrainingResult many = train_model(o);
+    expect_same_state(one.state, many.state);
+    EXPECT_EQ(one.curves.loss, many.curves.loss) << threads;
+    EXPECT_EQ(one.curves.grad_norm, many.curves.grad_norm) << threads;
+    EXPECT_EQ(one.curves.eval_loss, many.curves.eval_loss) << threads;
+    EXPECT_EQ(one.curves.eval_legal_rate, many.curves.eval_legal_rate) << threads;
+  }
+  // More shards than games: one shard per game, as batch_shards = batch_games.
+  o.batch_shards = 8;
+  const ModelTrainingResult per_game = train_model(o);
+  o.batch_shards = 100;
+  expect_same_state(per_game.state, train_model(o).state);
+}
+
+// Another shard count sums the same per-target terms in another order: the loss and gradient
+// are the batch's, up to float32 rounding. The loss is a mean of 472 positive terms (8 games x
+// 59 targets): reassociating the sum moves it by at most 472 * 2^-24 = 2.8e-5 relative. Each
+// gradient element is such a sum of per-target terms of either sign, and the norm gathers
+// ~2,000 of them; 1e-3 relative leaves room for cancellation and still tells a wrongly scaled
+// shard (each shard's mean instead of its share of the batch's: 8x the norm) from a right one.
+TEST(ModelTraining, ShardsAddUpToTheBatch) {
+  ModelTrainingOptions o = tiny_options(1);
+  o.batch_shards = 1;
+  const ModelTrainingResult whole = train_model(o);
+  o.batch_shards = 8;
+  o.threads = 2;
+  const ModelTrainingResult sharded = train_model(o);
+  ASSERT_EQ(whole.curves.loss.size(), 1u);
+  ASSERT_EQ(sharded.curves.loss.size(), 1u);
+  EXPECT_NEAR(sharded.curves.loss[0], whole.curves.loss[0], 1e-4 * whole.curves.loss[0]);
+  EXPECT_NEAR(sharded.curves.grad_norm[0], whole.curves.grad_norm[0],
+              1e-3 * whole.curves.grad_norm[0]);
+}
+
+TEST(ModelTraining, ResumeOnAnotherThreadCount) {
+  const ModelTrainingResult straight = train_model(tiny_options(8));
+  TempDir dir;
+  ModelTrainingOptions o = tiny_options(8);
+  o.checkpoint_dir = dir.path() / "ckpt";
+  o.checkpoint_every = 4;
+  o.stop_after = 6;
+  o.threads = 2;
+  EXPECT_FALSE(train_model(o).complete);
+  o.stop_after = -1;
+  o.threads = 1;
+  const ModelTrainingResult resumed = train_model(o);
+  EXPECT_EQ(resumed.resumed_from, 4);
+  expect_same_state(straight.state, resumed.state);
+}
+
+// Training holds LibTorch's and OpenBLAS's pools at one thread and gives them back as they were.
+TEST(ModelTraining, RestoresTheLibrariesThreadCounts) {
+  using Get = int (*)();
+  using Set = void (*)(int);
+  void* openblas = ::dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD);
+  const auto get =
+      openblas ? reinterpret_cast<Get>(::dlsym(openblas, "openblas_get_num_threads")) : nullptr;
+  const auto set =
+      openblas ? reinterpret_cast<Set>(::dlsym(openblas, "openblas_set_num_threads")) : nullptr;
+  const int aten_before = at::get_num_threads();
+  at::set_num_threads(3);
+  if (set) set(3);
+  ModelTrainingOptions o = tiny_options(1);
+  o.threads = 2;
+  train_model(o);
+  EXPECT_EQ(at::get_num_threads(), 3);
+  if (get) {
+    EXPECT_EQ(get(), 3);
+  }
+  at::set_num_threads(aten_before);
+  if (openblas) ::dlclose(openblas);
+}
+
+TEST(ModelTraining, RefusesZeroShards) {
+  ModelTrainingOptions o = tiny_options(1);
+  o.batch_shards = 0;
+  try {
+    train_model(o);
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("batch_shards"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ModelTraining, InitFromStartsFromThoseWeights) {

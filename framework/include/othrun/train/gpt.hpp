@@ -37,6 +37,9 @@ class Gpt {
   const at::Tensor& param(const std::string& name) const;
   std::vector<at::Tensor> params() const;
   void set_requires_grad(bool requires_grad);
+  // A Gpt whose parameters are new autograd leaves on this one's storage: it computes with the
+  // current weights (also after in-place updates of this one) and gathers its own gradients.
+  Gpt leaves_sharing_weights() const;
 
   // Logits [batch, pos, d_vocab_out] of int64 tokens [batch, pos]. When `splice_hook` names one of
   // blocks.L.{hook_resid_pre, hook_resid_mid, hook_resid_post, hook_attn_out, hook_mlp_out,
@@ -66,5 +69,9 @@ struct LossAndLogits {
 };
 LossAndLogits next_move_loss(const Gpt& model, const at::Tensor& tokens,
                              const std::string& splice_hook = {}, const Splice& splice = {});
+// The same cross-entropy summed over the targets instead of averaged (a scalar tensor), and the
+// number of targets it sums over: shards of a batch add up to the batch's sum.
+at::Tensor next_move_loss_sum(const Gpt& model, const at::Tensor& tokens);
+std::int64_t next_move_targets(const Gpt& model, const at::Tensor& tokens);
 
 }  // namespace othrun::train

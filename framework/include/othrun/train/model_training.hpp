@@ -21,6 +21,11 @@ struct ModelTrainingOptions {
   std::uint64_t eval_seed = 1;  // the held-out game stream (must differ from seed)
   bool full_games_only = true;  // train and evaluate on 60-move games only
   std::int64_t batch_games = 64;
+  // Each batch is split into this many shards of consecutive games (min(batch_shards,
+  // batch_games), as equal as can be), whose gradients are computed in parallel, one shard per
+  // thread at a time, and summed in shard order. The weights depend on the shards, never on the
+  // thread count; more threads than shards leave the rest idle.
+  std::int64_t batch_shards = 8;
   std::int64_t steps = 1000;
   Schedule schedule;  // schedule.total_steps is set to steps
   double beta1 = 0.9, beta2 = 0.99, adam_eps = 1e-8, weight_decay = 0.01;
@@ -37,7 +42,7 @@ struct ModelTrainingOptions {
   std::int64_t checkpoint_every = 100;
   std::int64_t keep_checkpoints = 2;
   std::int64_t stop_after = -1;  // tests: return (as if killed) after this many steps in total
-  int threads = 1;
+  int threads = 1;               // not in the fingerprint: the weights are the same for any count
 
   // A text of every field that changes the trained weights: checkpoints carry it, and a rerun
   // resumes only from a checkpoint with the same fingerprint.
@@ -64,18 +69,24 @@ struct ModelTrainingResult {
 
 ModelTrainingResult train_model(const ModelTrainingOptions& options);
 
-// Evaluation of a TransformerLens state dict on `games` held-out games of stream `seed`.
+// Evaluation of a TransformerLens state dict on `games` held-out games of stream `seed`, batches
+// of 200 games on `threads` threads (the same result for any count).
 struct EvalResult {
   double legal_rate = 0;
   double loss = 0;
   std::int64_t positions = 0;
 };
 EvalResult evaluate_state(const gpt::ModelConfig& config, const std::vector<NamedTensor>& state,
-                          std::uint64_t seed, bool full_games_only, std::int64_t games);
+                          std::uint64_t seed, bool full_games_only, std::int64_t games,
+                          int threads = 1);
 
-// Training throughput of `config`: tokens per second of forward + backward + AdamW step on a batch
-// of `batch_games` games, measured over `steps` steps after one warm-up step.
-double measure_tokens_per_second(const gpt::ModelConfig& config, std::int64_t batch_games,
-                                 std::int64_t steps, int threads);
+// Training throughput of train_model's training step (shards' forward and backward on
+// options.threads threads, summing, clipping, AdamW) over `steps` steps of options.batch_games
+// games after one warm-up step. No evaluation, no checkpoints.
+struct Throughput {
+  double tokens_per_second = 0;
+  double cpu_seconds_per_step = 0;  // of the whole process (all threads), user + system
+};
+Throughput measure_throughput(const ModelTrainingOptions& options, std::int64_t steps);
 
 }  // namespace othrun::train
