@@ -23,14 +23,14 @@ namespace othrun::patching {
 
 namespace {
 
-std::optional<int> parse_square(const std::string& label, const char* key) {
+int parse_square(const std::string& label, const char* key) {
   const auto square = othello::parse_square_label(label);
   if (!square || !othello::is_move_square(*square)) {
     throw ConfigError(key, fmt::format("'{}' is not a square a move can be played on (A0..H7, not "
                                        "the centre D3 D4 E3 E4)",
                                        label));
   }
-  return square;
+  return *square;
 }
 
 gpt::LoadOptions load_options(const Config& c) {
@@ -139,9 +139,22 @@ class ActivationPatching : public Step {
       parse_square(answers[0], "answer_moves");
       parse_square(answers[1], "answer_moves");
     }
-    if (c.get_strings("patch").empty()) throw ConfigError("patch", "nothing to patch");
-    for (auto layer : c.get_ints("layers")) {
-      if (layer < 0) throw ConfigError("layers", fmt::format("layer {} is negative", layer));
+    const auto& kinds = c.get_strings("patch");
+    if (kinds.empty()) throw ConfigError("patch", "nothing to patch");
+    for (std::size_t i = 0; i < kinds.size(); ++i) {
+      if (std::find(kinds.begin(), kinds.begin() + static_cast<std::ptrdiff_t>(i), kinds[i]) !=
+          kinds.begin() + static_cast<std::ptrdiff_t>(i)) {
+        throw ConfigError("patch", fmt::format("'{}' is listed twice", kinds[i]));
+      }
+    }
+    const auto& layers = c.get_ints("layers");
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      if (layers[i] < 0)
+        throw ConfigError("layers", fmt::format("layer {} is negative", layers[i]));
+      if (std::find(layers.begin(), layers.begin() + static_cast<std::ptrdiff_t>(i), layers[i]) !=
+          layers.begin() + static_cast<std::ptrdiff_t>(i)) {
+        throw ConfigError("layers", fmt::format("layer {} is listed twice", layers[i]));
+      }
     }
   }
 

@@ -84,7 +84,7 @@ const char* to_string(MetricKind metric) {
 
 std::vector<double> normalised_scores(const std::vector<double>& patched,
                                       const std::vector<double>& clean,
-                                      const std::vector<double>& corrupted, std::size_t sites) {
+                                      const std::vector<double>& corrupted) {
   const std::size_t n = clean.size();
   const std::size_t cells = patched.size() / n;  // layers * sites
   std::vector<double> sums(cells, 0.0);
@@ -96,7 +96,6 @@ std::vector<double> normalised_scores(const std::vector<double>& patched,
   for (std::size_t c = 0; c < cells; ++c) {
     out[c] = normalised_score(sums[c] / static_cast<double>(n), mc, mk);
   }
-  (void)sites;
   return out;
 }
 
@@ -146,7 +145,7 @@ void write_results(Group& root, const std::vector<GamePair>& pairs, const SweepR
                   std::string("the metric of the corrupted run with the clean activation patched "
                               "in, [pair, layer, ") +
                       (heads ? "head] (one head's z at every position)" : "position]"));
-    const auto scores = normalised_scores(patched, sweep.clean, sweep.corrupted, sites);
+    const auto scores = normalised_scores(patched, sweep.clean, sweep.corrupted);
     write_dataset(g, "score", scores, {n_layers, sites},
                   "(mean over pairs of patched - mean corrupted) / (mean clean - mean corrupted): "
                   "0 = the corrupted run, 1 = the clean run; NaN when the two means are equal");

@@ -24,7 +24,7 @@ struct ResultInfo {
 // Normalised scores [layers, sites] of one kind from its patched values [pairs, layers, sites].
 std::vector<double> normalised_scores(const std::vector<double>& patched,
                                       const std::vector<double>& clean,
-                                      const std::vector<double>& corrupted, std::size_t sites);
+                                      const std::vector<double>& corrupted);
 
 // Writes pairs/, baseline/, every kind's patched and score datasets and the heatmaps.
 void write_results(Group& root, const std::vector<GamePair>& pairs, const SweepResult& sweep,

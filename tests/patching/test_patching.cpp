@@ -88,12 +88,14 @@ TEST(ActivationPatching, MatchesFloat64PythonReference) {
   const test::ReferenceFiles& ref = test::reference("small", 4);
   // The reference runs the model in float64 from the embedding with a hook replacing the one
   // activation (TransformerLens' run_with_hooks); othrun runs float32, batched, from the patched
-  // layer, and head_out replaces z with the corrupted run's except the patched head. The inference
-  // tests bound every float32 activation and logit of this model within 1e-5 of the float64 one,
-  // relative to the largest |value| (test_model.cpp); a metric is a difference of two logits or
-  // a mean of log-probs, so its error is a few float32 roundings of logits of size <= S, far below
-  // 1e-5 S. The script asserts 1e-5 S per stored value, baseline and normalised score (the score's
-  // error times |mean clean - mean corrupted|); wrong positions, heads or layers differ by O(S).
+  // layer, and head_out replaces z with the corrupted run's except the patched head (the same
+  // values up to rounding). S = the largest |logit| at the metric positions. A float32 forward of
+  // this 2-layer model puts each logit within a few float32 roundings of its float64 value, about
+  // 1e-7 S (the inference tests allow 1e-5 relative per hook and see far less); a metric is the
+  // difference of two logits or a mean of log-probs, so its error is a few 1e-7 S. Asserted:
+  // 1e-5 S for every stored value, baseline and normalised score (the score's error times |mean
+  // clean - mean corrupted|); measured 3.6e-7 S. A wrong position, head or layer gives O(S) (a
+  // head off by one: 0.88 S).
   const auto check = test::run_command(fmt::format(
       "{} {}/tests/python/reference_patching.py {} {} 1 twins chosen", OTHRUN_PYTHON3,
       OTHRUN_SOURCE_DIR, (fx.dir.path() / "out.h5").string(), (ref / "tl.pth").string()));
@@ -242,6 +244,10 @@ TEST(ActivationPatching, BadConfigsAreRejectedBeforeAnythingRuns) {
       {"pairs: 5", "pairs: 5\n    answer_moves: [C4, D3]",
        "'answer_moves': 'D3' is not a square a move can be played on"},
       {"patch: [resid_pre, head_out]", "patch: [resid_pre, heads]", "heads"},
+      {"patch: [resid_pre, head_out]", "patch: [resid_pre, head_out]\n    layers: [1, 1]",
+       "'layers': layer 1 is listed twice"},
+      {"patch: [resid_pre, head_out]", "patch: [head_out, head_out]",
+       "'patch': 'head_out' is listed twice"},
   };
   for (const Case& c : cases) {
     std::string yaml = experiment(none);
