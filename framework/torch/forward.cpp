@@ -165,6 +165,35 @@ void check_request(const RunRequest& request, const ModelConfig& c, const at::Te
   }
 }
 
+// A run that starts at block `start_layer`: its input has the run's shape, and nothing is asked of
+// a hook the run skips (it would silently be missing or unedited).
+void check_start(const RunRequest& request, const ModelConfig& c, const at::Tensor& tokens) {
+  if (request.start_layer < 0 || request.start_layer > c.n_layers) {
+    throw Error(fmt::format("start_layer {} outside 0..{}", request.start_layer, c.n_layers));
+  }
+  if (request.start_layer == 0) return;
+  const HostTensor::Shape want{tokens.size(0), tokens.size(1), c.d_model};
+  if (request.start_resid.shape() != want) {
+    throw Error(fmt::format("start_resid must be {} (batch, pos, d_model), got {}",
+                            shape_string(want), shape_string(request.start_resid.shape())));
+  }
+  auto skipped = [&](const std::string& name) {
+    return name.rfind("ln_final.", 0) != 0 && hook_layer(name) < request.start_layer;
+  };
+  for (const std::string& name : request.hooks) {
+    if (skipped(name)) {
+      throw Error(fmt::format("hook '{}' is before start_layer {}: that part is not run", name,
+                              request.start_layer));
+    }
+  }
+  for (const Edit& edit : request.edits) {
+    if (skipped(edit.hook)) {
+      throw Error(fmt::format("an edit at '{}' is before start_layer {}: that part is not run",
+                              edit.hook, request.start_layer));
+    }
+  }
+}
+
 }  // namespace
 
 PackedModel pack(const WeightMap& w, const ModelConfig& c) {
@@ -207,16 +236,23 @@ PackedModel pack(const WeightMap& w, const ModelConfig& c) {
 Cache forward(const PackedModel& m, const ModelConfig& c, const at::Tensor& tokens,
               const RunRequest& request) {
   check_request(request, c, tokens);
+  check_start(request, c, tokens);
   const Editor editor(request.edits, c);
   const auto batch = tokens.size(0), n_pos = tokens.size(1);
   Recorder rec(request, editor, n_pos);
-  const at::Tensor embed = rec.hook(
-      "hook_embed", m.W_E.index_select(0, tokens.reshape(-1)).view({batch, n_pos, c.d_model}));
-  const at::Tensor pos_embed = rec.hook(
-      "hook_pos_embed", m.W_pos.narrow(0, 0, n_pos).unsqueeze(0).expand({batch, n_pos, c.d_model}));
-  at::Tensor resid = embed + pos_embed;
+  at::Tensor resid;
+  if (request.start_layer > 0) {
+    resid = to_torch(request.start_resid).to(at::kFloat);  // only read: edits work on copies
+  } else {
+    const at::Tensor embed = rec.hook(
+        "hook_embed", m.W_E.index_select(0, tokens.reshape(-1)).view({batch, n_pos, c.d_model}));
+    const at::Tensor pos_embed =
+        rec.hook("hook_pos_embed",
+                 m.W_pos.narrow(0, 0, n_pos).unsqueeze(0).expand({batch, n_pos, c.d_model}));
+    resid = embed + pos_embed;
+  }
   const std::int64_t layers = layers_needed(request, c);
-  for (std::int64_t l = 0; l < layers; ++l) {
+  for (std::int64_t l = request.start_layer; l < layers; ++l) {
     resid = block(resid, m.layers[static_cast<std::size_t>(l)], c, l, rec);
   }
   // The input of the first block not run, when that is the deepest hook asked for.

@@ -40,6 +40,12 @@ struct RunRequest {
   std::int64_t pos_end = -1;
   // Edits applied during the run, in order (edits.hpp). Recorded hooks hold the edited values.
   std::vector<Edit> edits;
+  // Continue from a block's input instead of the embedding: blocks 0..start_layer-1 are not run
+  // and the input of block start_layer (its hook_resid_pre) is `start_resid`, float32 [batch, pos,
+  // d_model], e.g. a cached run's. 0: from the embedding (start_resid unused). Hooks and edits
+  // before block start_layer are refused; `tokens` still give the batch and position sizes.
+  std::int64_t start_layer = 0;
+  HostTensor start_resid;
 };
 
 struct LoadOptions {
