@@ -207,8 +207,8 @@ TEST_F(CliTest, PublicExperimentFetchesTheTransformerLensModelFromTheHub) {
       " --set sae_1024.sae=" + (models / "sae_l6_resid_pre_1024").string() +
       " --set sae_2048.sae=" + (models / "sae_l6_resid_pre_256").string() +
       " --set sae_4096.sae=" + (models / "sae_l6_resid_pre_128").string() +
-      // The public model's layer-0 MLP has 2048 neurons, ours 512.
-      " --set max_act_l0_n774.index=300 --set spectrum_l0_n774.index=300 --set games.games=40";
+      // The public model's layer-0 MLP has 2048 neurons, ours 512; the SAE steps' loss_games is 50.
+      " --set max_act_l0_n774.index=300 --set spectrum_l0_n774.index=300 --set games.games=60";
   const std::string exp = std::string(OTHRUN_SOURCE_DIR) + "/experiments/l6_sae_public.yaml";
   const CommandResult result = othrun(exp + sets);
   ASSERT_EQ(result.exit_code, 0) << result.err;
