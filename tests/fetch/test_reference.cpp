@@ -87,7 +87,7 @@ TEST(Reference, WhatCountsAsAReference) {
   EXPECT_TRUE(is_reference("https://x/y"));
   EXPECT_TRUE(is_reference("http://x/y"));
   EXPECT_FALSE(is_reference("models/hf/x.pth"));
-  EXPECT_FALSE(is_reference("/abs/hf://x"));
+  EXPECT_FALSE(is_reference(::testing::TempDir() + "hf://x"));  // an absolute path containing hf://
   EXPECT_TRUE(is_commit_hash(std::string(40, 'f')));
   EXPECT_FALSE(is_commit_hash(std::string(40, 'F')));
   EXPECT_FALSE(is_commit_hash("main"));
@@ -136,25 +136,31 @@ TEST(Settings, HuggingFaceHubDefaultsAndOverrides) {
         "HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT", "OTHRUN_FETCH_RETRIES"}) {
     env.set(name, nullptr);
   }
-  env.set("HOME", "/home/u");
+  // Made-up folders under the test's temporary folder (never created: nothing is read there).
+  const std::filesystem::path base =
+      std::filesystem::path(::testing::TempDir()) / "othrun-settings";
+  const std::string home = (base / "home").string();
+  const std::string xdg = (base / "xdg").string();
+  const std::string hub = (base / "hub").string();
+  env.set("HOME", home.c_str());
   Settings s = settings_from_environment();
-  EXPECT_EQ(s.hub_cache, "/home/u/.cache/huggingface/hub");
-  EXPECT_EQ(s.url_cache, "/home/u/.cache/othrun/url");
+  EXPECT_EQ(s.hub_cache, home + "/.cache/huggingface/hub");
+  EXPECT_EQ(s.url_cache, home + "/.cache/othrun/url");
   EXPECT_EQ(s.endpoint, "https://huggingface.co");
   EXPECT_FALSE(s.offline);
-  EXPECT_TRUE(s.token.empty());  // no /home/u/.cache/huggingface/token
+  EXPECT_TRUE(s.token.empty());  // no HOME/.cache/huggingface/token
 
-  env.set("XDG_CACHE_HOME", "/xdg");
-  EXPECT_EQ(settings_from_environment().hub_cache, "/xdg/huggingface/hub");
+  env.set("XDG_CACHE_HOME", xdg.c_str());
+  EXPECT_EQ(settings_from_environment().hub_cache, xdg + "/huggingface/hub");
   env.set("HF_HOME", "~/hf");
-  EXPECT_EQ(settings_from_environment().hub_cache, "/home/u/hf/hub");
-  env.set("HF_HUB_CACHE", "/data/hub");
+  EXPECT_EQ(settings_from_environment().hub_cache, home + "/hf/hub");
+  env.set("HF_HUB_CACHE", hub.c_str());
   env.set("HF_ENDPOINT", "http://mirror.local:8080/");
   env.set("HF_TOKEN", "hf_abc");
   env.set("HF_HUB_OFFLINE", "yes");
   env.set("HF_HUB_DOWNLOAD_TIMEOUT", "30");
   s = settings_from_environment();
-  EXPECT_EQ(s.hub_cache, "/data/hub");
+  EXPECT_EQ(s.hub_cache, hub);
   EXPECT_EQ(s.endpoint, "http://mirror.local:8080");
   EXPECT_EQ(s.token, "hf_abc");
   EXPECT_TRUE(s.offline);
@@ -163,15 +169,15 @@ TEST(Settings, HuggingFaceHubDefaultsAndOverrides) {
   EXPECT_FALSE(settings_from_environment().offline);
 
   // The token `huggingface-cli login` saved, when HF_TOKEN is not set.
-  const std::string home = ::testing::TempDir() + "othrun-fetch-token";
-  std::filesystem::create_directories(home);
-  std::ofstream(home + "/token") << "hf_saved\n";
+  const std::string hf_home = ::testing::TempDir() + "othrun-fetch-token";
+  std::filesystem::create_directories(hf_home);
+  std::ofstream(hf_home + "/token") << "hf_saved\n";
   env.set("HF_TOKEN", nullptr);
-  env.set("HF_HOME", home.c_str());
+  env.set("HF_HOME", hf_home.c_str());
   EXPECT_EQ(settings_from_environment().token, "hf_saved");
-  env.set("HF_TOKEN_PATH", (home + "/none").c_str());
+  env.set("HF_TOKEN_PATH", (hf_home + "/none").c_str());
   EXPECT_EQ(settings_from_environment().token, "");
-  std::filesystem::remove_all(home);
+  std::filesystem::remove_all(hf_home);
 
   env.set("HF_HUB_ETAG_TIMEOUT", "soon");
   EXPECT_THROW(settings_from_environment(), FetchError);
