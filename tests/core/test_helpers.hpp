@@ -22,6 +22,8 @@ class TempDir {
 };
 
 void write_file(const std::filesystem::path& path, const std::string& text);
+// The whole file, byte for byte ("" when it cannot be read).
+std::string read_text(const std::filesystem::path& path);
 
 struct CommandResult {
   int exit_code = -1;

@@ -17,6 +17,7 @@
 namespace othrun {
 namespace {
 
+using testing::read_text;
 using testing::run_command;
 using testing::run_othrun;
 using testing::TempDir;
@@ -42,11 +43,6 @@ std::string summary_line(const std::string& log, const std::string& label) {
   if (!std::regex_search(log, match, line)) return "(no line)";
   std::string text = std::regex_replace(match[2].str(), std::regex(" +"), " ");
   return text;
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 void write_bytes(const fs::path& path, const std::string& bytes) {

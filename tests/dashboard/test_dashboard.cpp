@@ -16,6 +16,7 @@
 #include "../core/test_helpers.hpp"
 
 namespace fs = std::filesystem;
+using othrun::testing::read_text;
 using othrun::testing::run_command;
 using othrun::testing::run_othrun;
 using othrun::testing::shell_quote;
@@ -25,13 +26,6 @@ namespace {
 
 const fs::path kSource = OTHRUN_SOURCE_DIR;
 const fs::path kModels = kSource / "models";
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // 40 games through the shipped model; an SAE dashboard with every input, a neuron dashboard
 // computing its own board-state statistics, and a probe-direction one without logits or model.

@@ -14,20 +14,10 @@
 
 namespace fs = std::filesystem;
 using othrun::testing::figure_elements;
+using othrun::testing::read_text;
 using othrun::testing::run_chromium;
 using othrun::testing::shell_quote;
 using othrun::testing::TempDir;
-
-namespace {
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 TEST(ReportBrowser, EveryFigureRendersWithoutConsoleErrors) {
   if (std::string(OTHRUN_CHROMIUM).empty()) {

@@ -13,19 +13,13 @@
 
 namespace fs = std::filesystem;
 namespace r = othrun::report;
+using othrun::testing::read_text;
 using othrun::testing::run_command;
 using othrun::testing::shell_quote;
 using othrun::testing::TempDir;
 using othrun::testing::write_file;
 
 namespace {
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 size_t count_of(const std::string& text, const std::string& what) {
   size_t n = 0;
