@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost-dev libboost-program-options-dev
   libhdf5-dev libyaml-cpp-dev libgtest-dev nlohmann-json3-dev libfmt-dev
+  openmpi-bin libopenmpi-dev  # mpirun -n N othrun (docs/scale.md)
   libcurl4-openssl-dev  # fetching hf:// and https:// references (docs/fetch.md)
   libtorch-dev libopenblas0-pthread libblas-dev
   python3-torch python3-h5py python3-numpy

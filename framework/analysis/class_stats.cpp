@@ -226,6 +226,66 @@ void FeatureClassStats::merge(const FeatureClassStats& other) {
   add(hist_total_, other.hist_total_);
 }
 
+void FeatureClassStats::save(ByteWriter& out) const {
+  out.put(d_sae_).put(bins_.lo).put(bins_.hi).put(bins_.bins).put(rows_);
+  out.put(class_count_).put(fired_).put(sum_act_).put(sum_act2_).put(act_class_).put(hist_);
+  out.put(hist_total_);
+}
+
+FeatureClassStats FeatureClassStats::load(ByteReader& in) {
+  const auto d_sae = in.get<std::int64_t>();
+  LogBins bins;
+  bins.lo = in.get<double>();
+  bins.hi = in.get<double>();
+  bins.bins = in.get<int>();
+  FeatureClassStats s(0, bins);
+  s.d_sae_ = d_sae;
+  s.rows_ = in.get<std::uint64_t>();
+  s.class_count_ = in.get_vector<std::uint64_t>();
+  s.fired_ = in.get_vector<std::uint64_t>();
+  s.sum_act_ = in.get_vector<double>();
+  s.sum_act2_ = in.get_vector<double>();
+  s.act_class_ = in.get_vector<double>();
+  s.hist_ = in.get_vector<std::uint32_t>();
+  s.hist_total_ = in.get_vector<std::uint64_t>();
+  return s;
+}
+
+void FloatSums::merge(const FloatSums& right) {
+  for (auto [a, b] : {std::pair{&sum_act, &right.sum_act},
+                      {&sum_act2, &right.sum_act2},
+                      {&act_class, &right.act_class}}) {
+    for (std::size_t i = 0; i < a->size(); ++i) (*a)[i] += (*b)[i];
+  }
+}
+
+void FloatSums::save(ByteWriter& out) const { out.put(sum_act).put(sum_act2).put(act_class); }
+
+FloatSums FloatSums::load(ByteReader& in) {
+  FloatSums s;
+  s.sum_act = in.get_vector<double>();
+  s.sum_act2 = in.get_vector<double>();
+  s.act_class = in.get_vector<double>();
+  return s;
+}
+
+FloatSums FeatureClassStats::take_float_sums() {
+  FloatSums out{sum_act_, sum_act2_, act_class_};
+  std::fill(sum_act_.begin(), sum_act_.end(), 0.0);
+  std::fill(sum_act2_.begin(), sum_act2_.end(), 0.0);
+  std::fill(act_class_.begin(), act_class_.end(), 0.0);
+  return out;
+}
+
+void FeatureClassStats::set_float_sums(FloatSums sums) {
+  if (sums.sum_act.size() != sum_act_.size() || sums.act_class.size() != act_class_.size()) {
+    throw std::invalid_argument("FeatureClassStats::set_float_sums: another shape");
+  }
+  sum_act_ = std::move(sums.sum_act);
+  sum_act2_ = std::move(sums.sum_act2);
+  act_class_ = std::move(sums.act_class);
+}
+
 void FeatureClassStats::summarize() {
   fired_class_.assign(static_cast<std::size_t>(d_sae_) * kClasses, 0);
   for (std::int64_t f = 0; f < d_sae_; ++f) {

@@ -83,15 +83,20 @@ std::vector<float> ActivationReader::read_unit(std::uint64_t first, std::uint64_
 // ---- features (CSR) -----------------------------------------------------------------------------
 
 FeatureWriter::FeatureWriter(Group& group, std::int64_t d_sae, const PositionSpan& positions,
-                             bool half_values)
-    : group_(group), d_sae_(d_sae), positions_(positions.count), narrow_index_(d_sae <= 32767) {
+                             bool half_values, Ranks* ranks)
+    : group_(group),
+      ranks_(ranks && ranks->size() > 1 ? ranks : nullptr),
+      d_sae_(d_sae),
+      positions_(positions.count),
+      narrow_index_(d_sae <= 32767) {
   row_ptr_.emplace(group.create_dataset<std::int64_t>("row_ptr", {0}));
   row_ptr_->attrs().set("doc",
                         "CSR row pointers: row r (= game * positions + j, j the position "
                         "positions_start + j) holds entries [row_ptr[r], row_ptr[r + 1]) of index "
                         "and value");
+  // The first rank's pointers start with 0; the others' continue from the rank before.
   const std::vector<std::int64_t> zero{0};
-  row_ptr_->append_rows<std::int64_t>(zero);
+  if (!ranks_ || ranks_->is_root()) row_ptr_->append_rows<std::int64_t>(zero);
   if (narrow_index_) {
     index_.emplace(group.create_dataset<std::int16_t>("index", {0}));
   } else {
@@ -123,8 +128,37 @@ void FeatureWriter::append(const SparseRows& rows) {
 }
 
 void FeatureWriter::finish(std::uint64_t games) {
+  std::int64_t total = nnz_;
+  if (ranks_) {
+    for (Dataset* d : {&*row_ptr_, &*index_, &*value_}) split_rows(*ranks_, *d);
+    ByteWriter mine;
+    mine.put(nnz_);
+    ByteWriter all;
+    for (const auto& part : ranks_->gather(mine.bytes()))
+      all.put(ByteReader(part).get<std::int64_t>());
+    const std::vector<char> counts = ranks_->broadcast(all.bytes());
+    ByteReader in(counts);
+    std::int64_t before = 0;
+    total = 0;
+    for (int k = 0; k < ranks_->size(); ++k) {
+      const auto n = in.get<std::int64_t>();
+      if (k < ranks_->rank()) before += n;
+      total += n;
+    }
+    shift_row_pointers(before);
+  }
   group_.attrs().set("games", static_cast<std::int64_t>(games));
-  group_.attrs().set("nnz", nnz_);
+  group_.attrs().set("nnz", total);
+}
+
+void FeatureWriter::shift_row_pointers(std::int64_t offset) {
+  if (offset == 0) return;
+  constexpr std::uint64_t kRows = 1 << 20;
+  for (std::uint64_t first = 0; first < row_ptr_->rows(); first += kRows) {
+    auto ptr = row_ptr_->read_rows<std::int64_t>(first, std::min(kRows, row_ptr_->rows() - first));
+    for (auto& p : ptr) p += offset;
+    row_ptr_->write_rows<std::int64_t>(first, ptr);
+  }
 }
 
 FeatureReader::FeatureReader(const Product& product)

@@ -159,6 +159,39 @@ void SaeMetrics::consume(const float* x, const float* out, const SparseRows& act
   rows_ += static_cast<std::uint64_t>(rows);
 }
 
+void SaeMetrics::merge(const SaeMetrics& right) {
+  if (right.d_in_ != d_in_ || right.fired_.size() != fired_.size()) {
+    throw Error("SaeMetrics::merge: metrics of another SAE shape");
+  }
+  rows_ += right.rows_;
+  nnz_ += right.nnz_;
+  sq_err_ += right.sq_err_;
+  sae_training_sum_ += right.sae_training_sum_;
+  for (std::size_t i = 0; i < sum_x_.size(); ++i) {
+    sum_x_[i] += right.sum_x_[i];
+    sum_xx_[i] += right.sum_xx_[i];
+  }
+  for (std::size_t f = 0; f < fired_.size(); ++f) fired_[f] += right.fired_[f];
+}
+
+void SaeMetrics::save(ByteWriter& out) const {
+  out.put(d_in_).put(rows_).put(nnz_).put(sq_err_).put(sae_training_sum_);
+  out.put(sum_x_).put(sum_xx_).put(fired_);
+}
+
+SaeMetrics SaeMetrics::load(ByteReader& in) {
+  const auto d_in = in.get<std::int64_t>();
+  SaeMetrics m(d_in, 0);
+  m.rows_ = in.get<std::uint64_t>();
+  m.nnz_ = in.get<std::uint64_t>();
+  m.sq_err_ = in.get<double>();
+  m.sae_training_sum_ = in.get<double>();
+  m.sum_x_ = in.get_vector<double>();
+  m.sum_xx_ = in.get_vector<double>();
+  m.fired_ = in.get_vector<std::uint64_t>();
+  return m;
+}
+
 double SaeMetrics::mse() const {
   return sq_err_ / (static_cast<double>(rows_) * static_cast<double>(d_in_));
 }

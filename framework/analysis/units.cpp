@@ -87,46 +87,60 @@ void validate_unit(const Config& config) {
 
 UnitValues read_unit_values(const UnitSpec& unit, const Product& source,
                             std::uint64_t chunk_games) {
+  SingleRank one;
+  return read_unit_values(unit, source, one, chunk_games);
+}
+
+UnitValues read_unit_values(const UnitSpec& unit, const Product& source, Ranks& ranks,
+                            std::uint64_t chunk_games) {
   UnitValues out;
+  std::vector<float> mine;  // this rank's share, game-major
+  // Calls read(first, count) for the chunks of this rank's share of `games` games.
+  const auto each_chunk = [&](std::uint64_t games, const auto& read) {
+    const RowShare share = ranks.share(games, chunk_games);
+    for (std::uint64_t first = share.begin; first < share.end; first += chunk_games) {
+      read(first, std::min(chunk_games, share.end - first));
+    }
+  };
   if (unit.kind == "feature") {
     const FeatureReader reader(source);
     out.games = reader.games();
     out.positions = reader.span();
-    for (std::uint64_t first = 0; first < out.games; first += chunk_games) {
-      const auto v = reader.read_unit(first, std::min(chunk_games, out.games - first), unit.index);
-      out.values.insert(out.values.end(), v.begin(), v.end());
+    each_chunk(out.games, [&](std::uint64_t first, std::uint64_t count) {
+      const auto v = reader.read_unit(first, count, unit.index);
+      mine.insert(mine.end(), v.begin(), v.end());
+    });
+  } else if (unit.kind == "neuron") {
+    const ActivationReader reader(source, unit.hook);
+    out.games = reader.games();
+    out.positions = reader.span();
+    each_chunk(out.games, [&](std::uint64_t first, std::uint64_t count) {
+      const auto v = reader.read_unit(first, count, unit.index);
+      mine.insert(mine.end(), v.begin(), v.end());
+    });
+  } else {
+    const ActivationReader reader(source, unit.hook);
+    out.games = reader.games();
+    out.positions = reader.span();
+    const Probe probe = load_probe(unit.probe, unit.normalise);
+    if (probe.d_model != reader.width()) {
+      throw DataError("probe d_model " + std::to_string(probe.d_model) + " != width " +
+                      std::to_string(reader.width()) + " of hook '" + unit.hook + "'");
     }
-    return out;
-  }
-  const ActivationReader reader(source, unit.hook);
-  out.games = reader.games();
-  out.positions = reader.span();
-  if (unit.kind == "neuron") {
-    for (std::uint64_t first = 0; first < out.games; first += chunk_games) {
-      const auto v = reader.read_unit(first, std::min(chunk_games, out.games - first), unit.index);
-      out.values.insert(out.values.end(), v.begin(), v.end());
-    }
-    return out;
-  }
-  const Probe probe = load_probe(unit.probe, unit.normalise);
-  if (probe.d_model != reader.width()) {
-    throw DataError("probe d_model " + std::to_string(probe.d_model) + " != width " +
-                    std::to_string(reader.width()) + " of hook '" + unit.hook + "'");
-  }
-  const auto& dir = unit.direction == "blank" ? probe.blank_dir : probe.mine_dir;
-  for (std::uint64_t first = 0; first < out.games; first += chunk_games) {
-    const auto x = reader.read(first, std::min(chunk_games, out.games - first));
-    const std::size_t rows = x.size() / static_cast<std::size_t>(probe.d_model);
-    for (std::size_t r = 0; r < rows; ++r) {
-      double dot = 0;
-      for (std::int64_t d = 0; d < probe.d_model; ++d) {
-        dot +=
-            double{x[r * static_cast<std::size_t>(probe.d_model) + static_cast<std::size_t>(d)]} *
-            dir[static_cast<std::size_t>(d * 64 + unit.square)];
+    const auto& dir = unit.direction == "blank" ? probe.blank_dir : probe.mine_dir;
+    const auto d_model = static_cast<std::size_t>(probe.d_model);
+    each_chunk(out.games, [&](std::uint64_t first, std::uint64_t count) {
+      const auto x = reader.read(first, count);
+      for (std::size_t r = 0; r < x.size() / d_model; ++r) {
+        double dot = 0;
+        for (std::size_t d = 0; d < d_model; ++d) {
+          dot += double{x[r * d_model + d]} * dir[d * 64 + static_cast<std::size_t>(unit.square)];
+        }
+        mine.push_back(static_cast<float>(dot));
       }
-      out.values.push_back(static_cast<float>(dot));
-    }
+    });
   }
+  out.values = ranks.size() > 1 ? gather_concat(ranks, mine) : std::move(mine);
   return out;
 }
 

@@ -15,8 +15,9 @@
 #include "describe.hpp"
 #include "fetch_command.hpp"
 #include "plugin/registry.hpp"
-#include "runtime/product_status.hpp"
+#include "process_ranks.hpp"
 #include "runtime/blas.hpp"
+#include "runtime/product_status.hpp"
 #include "runtime/runner.hpp"
 #include "runtime/system.hpp"
 #include "runtime/threads.hpp"
@@ -138,7 +139,7 @@ bool names_references(const othrun::Experiment& experiment) {
   return false;
 }
 
-int run(const Options& options) {
+int run(const Options& options, othrun::HostRanks& ranks) {
   using namespace othrun;
   PluginRegistry plugins(
       PluginRegistry::default_search_path(options.plugin_paths, build_tree_plugin_dir()));
@@ -175,6 +176,7 @@ int run(const Options& options) {
 
   if (!options.check) prepare_compute_libraries(options.threads);  // --check runs nothing
   Experiment experiment;
+  int loaded = kExitOk;
   try {
     // Validated from the cache first: a bad experiment is reported before any download.
     experiment = load_experiment(options.experiment, options.overrides, plugins);
@@ -188,12 +190,16 @@ int run(const Options& options) {
     std::cerr << "othrun: " << error.messages().size() << " problem"
               << (error.messages().size() == 1 ? "" : "s") << " in " << options.experiment
               << "; nothing was run\n";
-    return kExitInvalid;
+    loaded = kExitInvalid;
   } catch (const Interrupted&) {
     std::cerr << "othrun: interrupted while fetching; a partial download is kept and resumes "
                  "next time\n";
-    return kExitInterrupted;
+    loaded = kExitInterrupted;
   }
+  // Every rank must have the experiment before any starts it (a file only one node lacks).
+  if (!options.check && !all_ranks_ok(ranks, loaded == kExitOk) && loaded == kExitOk)
+    loaded = kExitInvalid;
+  if (loaded != kExitOk) return loaded;
   if (options.check) {
     std::cout << options.experiment << ": OK (" << experiment.steps.size() << " steps)\n";
     for (const auto& ref : experiment.to_fetch) {
@@ -202,7 +208,15 @@ int run(const Options& options) {
     return kExitOk;
   }
   install_interrupt_handler();
-  return run_experiment(experiment, RunOptions{options.threads, options.force, options.wait});
+  return run_experiment(experiment,
+                        RunOptions{options.threads, options.force, options.wait, &ranks});
+}
+
+// An error outside a step: alone, this process just exits; under mpirun the others may be waiting
+// for it, so every rank stops.
+int end_ranks(othrun::HostRanks& ranks, int exit_code) {
+  if (ranks.size() > 1) ranks.abort(exit_code);
+  return exit_code;
 }
 
 }  // namespace
@@ -244,13 +258,32 @@ int main(int argc, char** argv) {
     return usage_error(error.what());
   }
   if (options.threads < 0) return usage_error("--threads must be at least 1");
+  std::unique_ptr<othrun::HostRanks> ranks;
   try {
-    return run(options);
+    ranks = othrun::start_ranks(argc, argv);
+  } catch (const othrun::Error& error) {
+    return usage_error(error.what());
+  }
+  if (ranks->size() > 1) {
+    // Only a run is spread over the ranks; rank 0 does anything else alone.
+    const bool runs = !options.experiment.empty() && !options.check && !options.list &&
+                      !options.system && options.describe.empty() && options.inspect.empty() &&
+                      options.report.empty() && options.status.empty();
+    if (!runs && !ranks->is_root()) return othrun::kExitOk;
+    if (!ranks->is_root()) {
+      // The other ranks say only what goes wrong, named by rank; rank 0 tells the story.
+      othrun::log::set_prefix("rank " + std::to_string(ranks->rank()) + ": ");
+      if (othrun::log::level() < othrun::log::Level::Warn)
+        othrun::log::set_level(othrun::log::Level::Warn);
+    }
+  }
+  try {
+    return run(options, *ranks);
   } catch (const othrun::PluginError& error) {
     std::cerr << "othrun: " << error.what() << "\n";
-    return othrun::kExitInvalid;
+    return end_ranks(*ranks, othrun::kExitInvalid);
   } catch (const std::exception& error) {
     std::cerr << "othrun: " << error.what() << "\n";
-    return othrun::kExitFailed;
+    return end_ranks(*ranks, othrun::kExitFailed);
   }
 }

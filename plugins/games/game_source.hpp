@@ -2,7 +2,10 @@
 // end) that the pipeline replays into ground truth and writes.
 #pragma once
 
+#include <othrun/ranks.hpp>
 #include <othrun/store.hpp>
+
+#include <algorithm>
 
 #include <cstdint>
 #include <string>
@@ -17,8 +20,15 @@ class GameSource {
   virtual std::uint64_t size() const = 0;
   // The next `count` games' squares, replacing `squares`' contents.
   virtual void next(std::uint64_t count, std::vector<std::int8_t>& squares) = 0;
-  // Records where the games came from as attributes of the product's root.
-  virtual void describe(Attributes attrs) const = 0;
+  // Passes over the next `count` games (a rank's share starts after them).
+  virtual void skip(std::uint64_t count) {
+    std::vector<std::int8_t> squares;
+    for (std::uint64_t done = 0; done < count; done += 8192)
+      next(std::min<std::uint64_t>(8192, count - done), squares);
+  }
+  // Records where the games came from as attributes of the product's root. Under N ranks, every
+  // rank calls it (collective) and rank 0's attributes are the product's.
+  virtual void describe(Ranks& ranks, Attributes attrs) const = 0;
   // Prefix of replay errors (e.g. the file name), empty for none.
   virtual std::string error_prefix() const { return ""; }
   // Appended to replay errors: a likely cause (e.g. a declared encoding that does not fit).

@@ -67,6 +67,7 @@ class Games : public Step {
     schema.flag("dense", false, "also write int8 [N, 60, 8, 8] arrays under dense/");
     schema.integer("compression", 0, "gzip level of every dataset, 0 = none").range(0, 9);
     schema.provides(games::kKind);
+    schema.data_parallel();
     for (const auto& d : datasets(false)) schema.dataset(d);
     schema.dataset("dense/*", DType::Int8, "game,ply,row,col",
                    "with dense: true: board, relative, valid, flipped as int8 [N, 60, 8, 8]");
@@ -101,7 +102,7 @@ class Games : public Step {
     options.writer.dense = config_.get_bool("dense");
     options.writer.gzip_level = static_cast<int>(config_.get_int("compression"));
     auto source = make_source(ctx);
-    write_games(*source, ctx.output().root(), options);
+    write_games(*source, ctx.output().root(), options, ctx.ranks());
   }
 
  private:

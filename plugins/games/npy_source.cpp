@@ -97,7 +97,7 @@ std::string NpySource::error_hint() {
                      to_string(*fitting), explanation);
 }
 
-void NpySource::describe(Attributes attrs) const {
+void NpySource::describe(Ranks&, Attributes attrs) const {
   attrs.set("source", "npy");
   attrs.set("source_file", options_.path.string());
   attrs.set("encoding", to_string(encoding_));

@@ -26,7 +26,7 @@ class NpySource : public GameSource {
 
   std::uint64_t size() const override { return games_; }
   void next(std::uint64_t count, std::vector<std::int8_t>& squares) override;
-  void describe(Attributes attrs) const override;
+  void describe(Ranks& ranks, Attributes attrs) const override;
   std::string error_prefix() const override { return options_.path.string() + ": "; }
   std::string error_hint() override;
 

@@ -27,16 +27,22 @@ class StageClock {
 
 }  // namespace
 
-void write_games(GameSource& source, Group& root, const PipelineOptions& options) {
+void write_games(GameSource& source, Group& root, const PipelineOptions& options, Ranks& ranks) {
   const std::uint64_t total = source.size();
-  games::GamesWriter writer(root, total, options.writer);
+  // Replaying a game does not depend on its batch: any block size gives the same rows.
+  const RowShare share = ranks.share(total, kRankBlockGames);
+  games::WriterOptions writer_options = options.writer;
+  writer_options.share = share;
+  writer_options.ranks = &ranks;
+  games::GamesWriter writer(root, total, writer_options);
   std::unique_ptr<Progress> progress;
-  if (options.progress) progress = std::make_unique<Progress>("games", total, "games");
+  if (options.progress) progress = std::make_unique<Progress>("games", share.count(), "games");
   std::vector<std::int8_t> squares;
   double reading = 0, replaying = 0, writing = 0;
   StageClock clock;
-  for (std::uint64_t first = 0; first < total; first += options.batch_games) {
-    const std::uint64_t count = std::min(options.batch_games, total - first);
+  source.skip(share.begin);  // a source is read in order: the earlier ranks' games first
+  for (std::uint64_t first = share.begin; first < share.end; first += options.batch_games) {
+    const std::uint64_t count = std::min(options.batch_games, share.end - first);
     source.next(count, squares);
     clock.lap(reading);
     games::GameBatch batch;
@@ -50,7 +56,7 @@ void write_games(GameSource& source, Group& root, const PipelineOptions& options
     clock.lap(writing);
     if (progress) progress->advance(count);
   }
-  source.describe(root.attrs());
+  source.describe(ranks, root.attrs());
   log::debug("games: {} games; {:.2f} s reading or playing, {:.2f} s replaying, {:.2f} s writing",
              total, reading, replaying, writing);
 }

@@ -8,6 +8,9 @@
 
 namespace othrun::games_plugin {
 
+// Games per block of a rank's share.
+inline constexpr std::uint64_t kRankBlockGames = 256;
+
 struct PipelineOptions {
   games::WriterOptions writer;
   int threads = 1;
@@ -17,6 +20,7 @@ struct PipelineOptions {
 
 // Writes every game of `source` under `root`. Throws DataError (prefixed with the source's
 // error_prefix) on the first invalid game; the host then discards the product.
-void write_games(GameSource& source, Group& root, const PipelineOptions& options);
+// Under N ranks, each writes its share of the games (ranks.hpp).
+void write_games(GameSource& source, Group& root, const PipelineOptions& options, Ranks& ranks);
 
 }  // namespace othrun::games_plugin

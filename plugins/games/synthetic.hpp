@@ -30,7 +30,7 @@ class SyntheticSource : public GameSource {
 
   std::uint64_t size() const override { return options_.games; }
   void next(std::uint64_t count, std::vector<std::int8_t>& squares) override;
-  void describe(Attributes attrs) const override;
+  void describe(Ranks& ranks, Attributes attrs) const override;
   std::uint64_t candidates() const { return next_candidate_; }
 
  private:

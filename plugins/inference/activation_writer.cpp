@@ -41,9 +41,14 @@ std::string stored_axes(const std::string& name) {
   return "game,pos,d_model";
 }
 
-ActivationWriter::ActivationWriter(Group& root, std::uint64_t n_games, bool float16,
-                                   std::int64_t pos_begin, std::int64_t pos_end)
-    : root_(root), n_games_(n_games), float16_(float16), pos_begin_(pos_begin), pos_end_(pos_end) {}
+ActivationWriter::ActivationWriter(const Ranks& ranks, Group& root, std::uint64_t n_games,
+                                   bool float16, std::int64_t pos_begin, std::int64_t pos_end)
+    : ranks_(ranks),
+      root_(root),
+      n_games_(n_games),
+      float16_(float16),
+      pos_begin_(pos_begin),
+      pos_end_(pos_end) {}
 
 Dataset& ActivationWriter::dataset_for(const std::string& name, const HostTensor& rows) {
   auto it = datasets_.find(name);
@@ -58,6 +63,7 @@ Dataset& ActivationWriter::dataset_for(const std::string& name, const HostTensor
   dataset.attrs().set("axes", stored_axes(name));
   dataset.attrs().set("positions_start", pos_begin_);
   dataset.attrs().set("positions_stop", pos_end_);
+  split_rows(ranks_, dataset);
   return datasets_.emplace(name, std::move(dataset)).first->second;
 }
 

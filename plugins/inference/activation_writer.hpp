@@ -3,6 +3,7 @@
 // positions (docs/inference.md). Datasets are created from the first chunk's shapes.
 #pragma once
 
+#include <othrun/ranks.hpp>
 #include <othrun/store.hpp>
 #include <othrun/torch/hooked_transformer.hpp>
 
@@ -14,8 +15,10 @@ namespace othrun::inference {
 
 class ActivationWriter {
  public:
-  ActivationWriter(Group& root, std::uint64_t n_games, bool float16, std::int64_t pos_begin,
-                   std::int64_t pos_end);
+  // `n_games`: the rows this writer holds (a rank's share under N ranks, its datasets then
+  // split_rows() with `ranks`); write() takes rows of these.
+  ActivationWriter(const Ranks& ranks, Group& root, std::uint64_t n_games, bool float16,
+                   std::int64_t pos_begin, std::int64_t pos_end);
 
   // Writes `cache` (every tensor [count, ...]) as rows [first, first + count).
   void write(std::uint64_t first, const gpt::Cache& cache);
@@ -28,6 +31,7 @@ class ActivationWriter {
   Dataset& dataset_for(const std::string& name, const HostTensor& rows);
   void write_rows(std::uint64_t first, const std::string& name, const HostTensor& rows);
 
+  const Ranks& ranks_;
   Group& root_;
   std::uint64_t n_games_;
   bool float16_;

@@ -77,34 +77,39 @@ class Inference : public Step {
     Group& root = ctx.output().root();
     describe_product(root, options_, model.config(), gpt::to_string(model.source_format()), n_games,
                      "cpu");
-    run_chunks(model, games, n_games, request, root);
-    if (options_.board_moves > 0) write_logprob_board(model, games, root);
+    // Shares in whole chunks: each game is computed in the same batch as by one process.
+    const RowShare share =
+        ctx.ranks().share(n_games, static_cast<std::uint64_t>(options_.batch_games));
+    run_chunks(model, games, share, ctx.ranks(), request, root);
+    if (options_.board_moves > 0 && ctx.ranks().is_root()) write_logprob_board(model, games, root);
   }
 
  private:
   void run_chunks(const gpt::HookedTransformer& model, const games::GamesReader& games,
-                  std::uint64_t n_games, const gpt::RunRequest& request, Group& root) const {
+                  const RowShare& share, const Ranks& ranks, const gpt::RunRequest& request,
+                  Group& root) const {
     const std::int64_t n_pos = input_positions(model.config());
     const std::int64_t pos_end = request.pos_end < 0 ? n_pos : std::min(request.pos_end, n_pos);
-    ActivationWriter writer(root, n_games, options_.float16, request.pos_begin, pos_end);
-    Progress progress("inference", n_games, "games");
+    ActivationWriter writer(ranks, root, share.count(), options_.float16, request.pos_begin,
+                            pos_end);
+    Progress progress("inference", share.count(), "games");
     const auto start = std::chrono::steady_clock::now();
     const auto chunk = static_cast<std::uint64_t>(options_.batch_games);
-    for (std::uint64_t first = 0; first < n_games; first += chunk) {
-      const auto count = std::min(chunk, n_games - first);
+    for (std::uint64_t first = share.begin; first < share.end; first += chunk) {
+      const auto count = std::min(chunk, share.end - first);
       const HostTensor input =
           model_input(games.tokens(first, count), static_cast<std::int64_t>(count), n_pos);
       const auto chunk_start = std::chrono::steady_clock::now();
       gpt::Cache cache = model.run(input, request);
       const auto forward_end = std::chrono::steady_clock::now();
-      writer.write(first, cache);
+      writer.write(first - share.begin, cache);
       log::debug("inference: games {}..{}: forward {:.3f} s", first, first + count,
                  std::chrono::duration<double>(forward_end - chunk_start).count());
       progress.advance(count);
     }
     const double total =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    record_timing(root, n_games, n_pos, total, writer.seconds());
+    record_timing(root, share.count(), n_pos, total, writer.seconds());
   }
 
   void write_logprob_board(const gpt::HookedTransformer& model, const games::GamesReader& games,

@@ -104,6 +104,7 @@ Schema describe_schema() {
   s.integer("board_game", 0, "log-prob board: the game whose prefix is used").range(0, 1e12);
   s.integer("board_moves", 30, "log-prob board: prefix length in moves; 0: no board").range(0, 59);
   s.provides("activations");
+  s.data_parallel();
   DatasetDecl hook{"HOOK",
                    DType::Float32,
                    "game,pos,...",

@@ -34,6 +34,7 @@ class MaxActivation : public Step {
     schema.choice("mine_theirs", {"real", "parity"}, "real",
                   "whose discs are 'mine': the real side to move, or the notebook's parity");
     schema.provides("max_activation");
+    schema.data_parallel();
     schema.dataset("examples/game", DType::Int64, "example", "game of each selected example");
     schema.dataset("examples/position", DType::Int64, "example", "its position t");
     schema.dataset("examples/value", DType::Float32, "example", "the unit's value");
@@ -56,8 +57,11 @@ class MaxActivation : public Step {
   void run(RunContext& ctx) override {
     const Product& games_product = ctx.input("games");
     const games::GamesReader games(games_product);
+    // Each rank reads its share of the unit's values; rank 0 gets them all, in game order, and
+    // computes everything from them as one process would.
     const auto unit = analysis::read_unit_values(
-        unit_, ctx.input(unit_.kind == "feature" ? "features" : "activations"));
+        unit_, ctx.input(unit_.kind == "feature" ? "features" : "activations"), ctx.ranks());
+    if (!ctx.ranks().is_root()) return;
     analysis::check_alignment(unit.games, games.size(), unit.positions, "max_activation");
     const games::GameBatch batch = games.read(0, unit.games);
     const std::vector<std::size_t> selected = select(unit.values);

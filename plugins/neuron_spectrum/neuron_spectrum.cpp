@@ -44,6 +44,7 @@ class NeuronSpectrum : public Step {
     schema.choice("mine_theirs", {"real", "parity"}, "real", "whose discs are 'mine'");
     schema.integer("bins", 100, "histogram bins over [min, max] of all values").range(1, 100000);
     schema.provides("neuron_spectrum");
+    schema.data_parallel();
     schema.dataset("edges", DType::Float64, "edge", "bin edges over [min, max] of all values");
     schema.dataset("counts", DType::Float64, "label,bin", "[label false/true, bin] counts");
     schema.dataset("percent", DType::Float64, "label,bin", "counts in percent of each label");
@@ -69,8 +70,11 @@ class NeuronSpectrum : public Step {
   void run(RunContext& ctx) override {
     const Product& games_product = ctx.input("games");
     const games::GamesReader games(games_product);
+    // Each rank reads its share of the unit's values; rank 0 gets them all, in game order, and
+    // computes everything from them as one process would.
     const auto unit = analysis::read_unit_values(
-        unit_, ctx.input(unit_.kind == "feature" ? "features" : "activations"));
+        unit_, ctx.input(unit_.kind == "feature" ? "features" : "activations"), ctx.ranks());
+    if (!ctx.ranks().is_root()) return;
     analysis::check_alignment(unit.games, games.size(), unit.positions, "neuron_spectrum");
     const games::GameBatch batch = games.read(0, unit.games);
     std::vector<float> values;

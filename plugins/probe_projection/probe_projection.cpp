@@ -61,6 +61,7 @@ class ProbeProjection : public Step {
         .range(0, 1);
     schema.integer("chunk_games", 128, "games per chunk").range(1, 1000000);
     schema.provides("probe_projection");
+    schema.data_parallel();
     for (const auto& d : produces_for(false, true)) schema.dataset(d);
     return schema;
   }
@@ -110,7 +111,7 @@ class ProbeProjection : public Step {
     const analysis::Probe probe = analysis::load_probe(probe_path_, normalise_);
     Group& root = ctx.output().root();
     project(ctx, probe, root);
-    if (!directions_.empty()) cosines(ctx, probe, root);
+    if (!directions_.empty() && ctx.ranks().is_root()) cosines(ctx, probe, root);
   }
 
  private:
@@ -128,19 +129,25 @@ class ProbeProjection : public Step {
     }
     const std::uint64_t n = acts.games();
     const auto pos = static_cast<std::uint64_t>(span.count);
-    Dataset argmax = root.create_dataset<std::int8_t>("argmax", {n, pos, 64});
+    // Each rank projects its share of the games (whole chunks: the same GEMMs as one process).
+    Ranks& ranks = ctx.ranks();
+    const RowShare share = ranks.share(n, chunk_);
+    Dataset argmax = root.create_dataset<std::int8_t>("argmax", {share.count(), pos, 64});
     argmax.attrs().set("doc", "argmax over {0 blank, 1 theirs, 2 mine} of the probe scores");
     analysis::write_position_span(argmax.attrs(), span);
+    split_rows(ranks, argmax);
     std::optional<Dataset> scores;
     // float32: the store's float16 conversion (HDF5's) mis-rounds values just below a power of two.
     if (store_scores_) {
-      scores.emplace(root.create_dataset<float>("scores", {n, pos, 64, 3}));
+      scores.emplace(root.create_dataset<float>("scores", {share.count(), pos, 64, 3}));
       analysis::write_position_span(scores->attrs(), span);
+      split_rows(ranks, *scores);
     }
+    // Counts of cells (whole numbers in doubles: exact, so their sum is the same in any order).
     std::vector<double> sq_ok(64), sq_n(64), pos_ok(pos), pos_n(pos), cls_ok(3), cls_n(3);
-    Progress progress("probe_projection", n, "games");
-    for (std::uint64_t first = 0; first < n; first += chunk_) {
-      const std::uint64_t count = std::min(chunk_, n - first);
+    Progress progress("probe_projection", share.count(), "games");
+    for (std::uint64_t first = share.begin; first < share.end; first += chunk_) {
+      const std::uint64_t count = std::min(chunk_, share.end - first);
       const auto x = acts.read(first, count);
       const auto rows = static_cast<std::int64_t>(count * pos);
       std::vector<float> s(static_cast<std::size_t>(rows) * 192);
@@ -165,10 +172,14 @@ class ProbeProjection : public Step {
               cls_n[static_cast<std::size_t>(truth)] += 1;
         }
       }
-      argmax.write_rows<std::int8_t>(first, best);
-      if (scores) scores->write_rows<float>(first, s);
+      argmax.write_rows<std::int8_t>(first - share.begin, best);
+      if (scores) scores->write_rows<float>(first - share.begin, s);
       progress.advance(count);
     }
+    for (auto* counts : {&sq_ok, &sq_n, &pos_ok, &pos_n, &cls_ok, &cls_n}) {
+      *counts = sum_over_ranks(ranks, *counts);
+    }
+    if (!ranks.is_root()) return;
     auto ratio = [](const std::vector<double>& a, const std::vector<double>& b) {
       std::vector<double> out(a.size());
       for (std::size_t i = 0; i < a.size(); ++i) out[i] = b[i] > 0 ? a[i] / b[i] : std::nan("");
@@ -196,6 +207,18 @@ class ProbeProjection : public Step {
     root.attrs().set("hook", hook_);
     root.attrs().set("probe", probe_path_.string());
     root.attrs().set("mine_theirs", othello::to_string(convention_));
+  }
+
+  // Element-wise sums of `mine` over the ranks (rank 0 gets them; the others an empty vector).
+  static std::vector<double> sum_over_ranks(Ranks& ranks, const std::vector<double>& mine) {
+    if (ranks.size() == 1) return mine;
+    std::vector<double> total(mine.size(), 0.0);
+    for (const auto& part : ranks.gather(std::span<const char>(
+             reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(double)))) {
+      const auto* values = reinterpret_cast<const double*>(part.data());
+      for (std::size_t i = 0; i < total.size(); ++i) total[i] += values[i];
+    }
+    return ranks.is_root() ? total : std::vector<double>();
   }
 
   // cos[i, s] of direction i with the probe's blank and mine directions of square s.

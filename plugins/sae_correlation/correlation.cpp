@@ -56,11 +56,22 @@ double metric(const FeatureClassStats& stats, const std::string& name, std::int6
 FeatureClassStats accumulate(const FeatureSource& source, const games::GamesReader& games,
                              std::uint64_t n_games, const analysis::PositionSpan& positions,
                              std::int64_t d_sae, const Options& options, Timing* timing) {
+  SingleRank one;
+  return accumulate(source, games, n_games, positions, d_sae, options, one, timing);
+}
+
+FeatureClassStats accumulate(const FeatureSource& source, const games::GamesReader& games,
+                             std::uint64_t n_games, const analysis::PositionSpan& positions,
+                             std::int64_t d_sae, const Options& options, Ranks& ranks,
+                             Timing* timing) {
+  const RowShare share = ranks.share(n_games, options.chunk_games);
+  // Counts add up exactly in one accumulator; the floating sums go chunk by chunk into a tree.
   FeatureClassStats stats(d_sae, options.bins);
-  Progress progress("sae_correlation", n_games, "games");
+  BlockTree<analysis::FloatSums> tree;
+  Progress progress("sae_correlation", share.count(), "games");
   Timing local;
-  for (std::uint64_t first = 0; first < n_games; first += options.chunk_games) {
-    const std::uint64_t count = std::min(options.chunk_games, n_games - first);
+  for (std::uint64_t first = share.begin; first < share.end; first += options.chunk_games) {
+    const std::uint64_t count = std::min(options.chunk_games, share.end - first);
     auto t0 = std::chrono::steady_clock::now();
     const analysis::SparseRows rows = source(first, count);
     local.read_features_s += seconds_since(t0);
@@ -70,9 +81,24 @@ FeatureClassStats accumulate(const FeatureSource& source, const games::GamesRead
     local.read_games_s += seconds_since(t0);
     t0 = std::chrono::steady_clock::now();
     stats.consume(rows, labels.codes, labels.keep, options.threads);
+    tree.add(first / options.chunk_games, stats.take_float_sums());
     local.accumulate_s += seconds_since(t0);
     progress.advance(count);
   }
+  const std::uint64_t chunks = (n_games + options.chunk_games - 1) / options.chunk_games;
+  std::optional<analysis::FloatSums> sums = tree.reduce(ranks, chunks);
+  if (ranks.size() > 1) {  // the counts of every rank, added in rank order (exact)
+    ByteWriter mine;
+    stats.save(mine);
+    const auto parts = ranks.gather(mine.bytes());
+    if (!ranks.is_root()) return stats;
+    stats = FeatureClassStats(d_sae, options.bins);
+    for (const auto& part : parts) {
+      ByteReader in(part);
+      stats.merge(FeatureClassStats::load(in));
+    }
+  }
+  if (sums) stats.set_float_sums(std::move(*sums));
   stats.summarize();  // the results ask for fired_class ~4 times per (feature, class)
   if (timing) *timing = local;
   return stats;

@@ -41,6 +41,14 @@ analysis::FeatureClassStats accumulate(const FeatureSource& source, const games:
                                        std::uint64_t n_games,
                                        const analysis::PositionSpan& positions, std::int64_t d_sae,
                                        const Options& options, Timing* timing = nullptr);
+// The same under N ranks (collective): each rank accumulates its share, chunk by chunk, and the
+// chunks are summed in one order for any N (BlockTree). Rank 0 gets the stats of every game; the
+// other ranks get empty stats.
+analysis::FeatureClassStats accumulate(const FeatureSource& source, const games::GamesReader& games,
+                                       std::uint64_t n_games,
+                                       const analysis::PositionSpan& positions, std::int64_t d_sae,
+                                       const Options& options, Ranks& ranks,
+                                       Timing* timing = nullptr);
 
 // One ranked (feature, square, state) pair with its 2x2 "fired x in state" counts.
 struct Pair {

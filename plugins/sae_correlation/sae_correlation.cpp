@@ -36,6 +36,7 @@ class SaeCorrelation : public Step {
                  "[lo, hi] of the AUROC bins (values outside go to the end bins)");
     schema.integer("histogram_bins", 100, "bins of the correlation histogram").range(1, 10000);
     schema.provides("sae_correlation");
+    schema.data_parallel();
     for (const char* name : {"firing_corr", "act_corr", "f1", "auroc", "auroc_tie_bound"}) {
       schema.dataset(name, DType::Float32, "feature,square,state",
                      "per (feature, square, state): see docs/analyses.md");
@@ -81,7 +82,8 @@ class SaeCorrelation : public Step {
       return features.read(first, count);
     };
     const auto stats = sae_correlation::accumulate(source, games, features.games(), features.span(),
-                                                   features.d_sae(), options_);
+                                                   features.d_sae(), options_, ctx.ranks());
+    if (!ctx.ranks().is_root()) return;  // rank 0 holds the sums of every rank's games
     sae_correlation::write_results(ctx.output().root(), stats, options_);
   }
 

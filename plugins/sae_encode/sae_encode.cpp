@@ -65,6 +65,7 @@ class SaeEncode : public Step {
     schema.integer("loss_games", 0, "with `model`: games the loss runs on, the first ones; 0: all")
         .range(0, 1e12);
     schema.provides("features");
+    schema.data_parallel();
     for (const auto& d : produces_for(false)) schema.dataset(d);
     return schema;
   }
@@ -131,15 +132,19 @@ class SaeEncode : public Step {
     Group& root = ctx.output().root();
     Group features = root.create_group("features");
     // The features carry the cache's positions forward: row (g, j) is position span.position(j).
-    analysis::FeatureWriter writer(features, sae.d_sae, acts.span(), half_);
+    Ranks& ranks = ctx.ranks();
+    analysis::FeatureWriter writer(features, sae.d_sae, acts.span(), half_, &ranks);
     // `all` feeds the features' fired counts and density; `chosen` the metrics/ attributes, over
-    // the metric positions (the same rows when they are all).
-    analysis::SaeMetrics all(sae.d_in, sae.d_sae), chosen(sae.d_in, sae.d_sae);
+    // the metric positions (the same rows when they are all). Both per chunk of games, summed in
+    // one order for any number of ranks (BlockTree).
+    BlockTree<analysis::SaeMetrics> all_tree, chosen_tree;
     const std::vector<std::int64_t> columns = metric_columns(acts.span(), hook);
     const bool every_column = static_cast<std::int64_t>(columns.size()) == acts.positions();
-    Progress progress("sae_encode", acts.games(), "games");
-    for (std::uint64_t first = 0; first < acts.games(); first += chunk_) {
-      const std::uint64_t count = std::min(chunk_, acts.games() - first);
+    const RowShare share = ranks.share(acts.games(), chunk_);
+    Progress progress("sae_encode", share.count(), "games");
+    for (std::uint64_t first = share.begin; first < share.end; first += chunk_) {
+      const std::uint64_t count = std::min(chunk_, share.end - first);
+      analysis::SaeMetrics all(sae.d_in, sae.d_sae), chosen(sae.d_in, sae.d_sae);
       const std::vector<float> x = acts.read(first, count);
       const auto rows = static_cast<std::int64_t>(count) * acts.positions();
       std::vector<float> dense(static_cast<std::size_t>(rows * sae.d_sae));
@@ -155,10 +160,18 @@ class SaeEncode : public Step {
                         acts.positions(), columns);
       }
       writer.append(sparse);
+      all_tree.add(first / chunk_, std::move(all));
+      if (!every_column) chosen_tree.add(first / chunk_, std::move(chosen));
       progress.advance(count);
     }
     writer.finish(acts.games());
     features.attrs().set("hook", hook);
+    const std::uint64_t chunks = (acts.games() + chunk_ - 1) / chunk_;
+    const auto empty = [&] { return analysis::SaeMetrics(sae.d_in, sae.d_sae); };
+    const analysis::SaeMetrics all = all_tree.reduce(ranks, chunks).value_or(empty());
+    const analysis::SaeMetrics chosen =
+        every_column ? empty() : chosen_tree.reduce(ranks, chunks).value_or(empty());
+    if (!ranks.is_root()) return;  // rank 0 writes the metrics and measures the loss
     write_metrics(root, sae, every_column ? all : chosen, all);
 #ifdef OTHRUN_SAE_ENCODE_SPLICE
     if (!model_path_.empty()) write_loss(ctx, sae, hook);

@@ -77,9 +77,11 @@ class Context : public RunContext {
   }
   std::uint64_t seed() const override { return 12345; }
   int threads() const override { return threads_; }
+  Ranks& ranks() override { return ranks_; }
 
  private:
   Store& store_;
+  SingleRank ranks_;
   Product& out_;
   const Config& config_;
   int threads_;

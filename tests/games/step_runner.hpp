@@ -21,9 +21,11 @@ class TestContext : public RunContext {
   }
   std::uint64_t seed() const override { return seed_; }
   int threads() const override { return threads_; }
+  Ranks& ranks() override { return ranks_; }
 
  private:
   Product& output_;
+  SingleRank ranks_;
   std::uint64_t seed_;
   int threads_;
 };

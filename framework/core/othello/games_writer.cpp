@@ -1,6 +1,7 @@
 // GamesWriter: creates the datasets of a games product and writes batches of games into them.
 #include <othrun/error.hpp>
 #include <othrun/games.hpp>
+#include <othrun/ranks.hpp>
 
 #include <fmt/format.h>
 
@@ -20,12 +21,13 @@ const char* doc_of(const char* name) {
 }
 
 template <class T>
-void create(Group& root, const char* name, std::vector<std::uint64_t> shape, int gzip_level,
-            const char* doc) {
-  DatasetOptions options;
-  options.gzip_level = gzip_level;
-  Dataset dataset = root.create_dataset<T>(name, std::move(shape), options);
+void create(Group& root, const char* name, std::vector<std::uint64_t> shape,
+            const WriterOptions& options, const char* doc) {
+  DatasetOptions stored;
+  stored.gzip_level = options.gzip_level;
+  Dataset dataset = root.create_dataset<T>(name, std::move(shape), stored);
   dataset.attrs().set(layout::kDocAttr, doc);
+  if (options.ranks) split_rows(*options.ranks, dataset);
 }
 
 template <class T>
@@ -58,9 +60,9 @@ DenseBatch densify(const GameBatch& batch) {
 
 GamesWriter::GamesWriter(Group& root, std::uint64_t num_games, WriterOptions options)
     : root_(root), num_games_(num_games), options_(options) {
-  const std::uint64_t n = num_games;
+  const std::uint64_t n = options.share ? options.share->count() : num_games;
   const std::uint64_t p = kPositions;
-  const int z = options.gzip_level;
+  const WriterOptions& z = options;
   create<std::int8_t>(root, layout::kTokens, {n, p}, z, doc_of(layout::kTokens));
   create<std::int8_t>(root, layout::kSquares, {n, p}, z, doc_of(layout::kSquares));
   create<std::int8_t>(root, layout::kLength, {n}, z, doc_of(layout::kLength));
@@ -79,7 +81,7 @@ GamesWriter::GamesWriter(Group& root, std::uint64_t num_games, WriterOptions opt
   auto attrs = root.attrs();
   attrs.set(layout::kFormatAttr, kFormat);
   attrs.set(layout::kFormatVersionAttr, kFormatVersion);
-  attrs.set(layout::kNumGamesAttr, static_cast<std::int64_t>(n));
+  attrs.set(layout::kNumGamesAttr, static_cast<std::int64_t>(num_games));
   attrs.set(layout::kPositionsAttr, static_cast<std::int64_t>(p));
   attrs.set(layout::kMineTheirsAttr, othello::to_string(options.convention));
   attrs.set(layout::kDenseAttr, static_cast<std::int64_t>(options.dense ? 1 : 0));
@@ -94,7 +96,13 @@ void GamesWriter::write(const GameBatch& batch) {
   if (batch.convention != options_.convention) {
     throw Error("games writer: the batch's mine/theirs convention differs from the product's");
   }
-  const std::uint64_t first = batch.first;
+  const std::uint64_t begin = options_.share ? options_.share->begin : 0;
+  const std::uint64_t end = options_.share ? options_.share->end : num_games_;
+  if (batch.first < begin || batch.first + batch.count > end) {
+    throw Error(fmt::format("games writer: games [{}, {}) are not this rank's [{}, {})",
+                            batch.first, batch.first + batch.count, begin, end));
+  }
+  const std::uint64_t first = batch.first - begin;  // the row in this writer's datasets
   write_rows(root_, layout::kTokens, first, batch.tokens);
   write_rows(root_, layout::kSquares, first, batch.squares);
   write_rows(root_, layout::kLength, first, batch.lengths);

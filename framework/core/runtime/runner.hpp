@@ -10,10 +10,13 @@
 
 namespace othrun {
 
+class HostRanks;
+
 struct RunOptions {
-  int threads = 0;     // 0: every hardware thread
+  int threads = 0;     // 0: every hardware thread (divided among the ranks on one machine)
   bool force = false;  // rerun steps even when up to date
   bool wait = false;   // wait for another run's lock on the store instead of failing at once
+  HostRanks* ranks = nullptr;  // the MPI ranks (docs/scale.md); nullptr: one process
 };
 
 struct StepOutcome {

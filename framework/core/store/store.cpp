@@ -220,6 +220,11 @@ void Store::commit(Product&& product) {
     throw Error("step '" + done.label_ + "' could not be committed: " + error.what());
   }
   fs::remove(replaced, ignored);
+  try {
+    tidy_rank_files(done.label_);  // the parts of the product just replaced
+  } catch (const std::exception&) {
+    // Left for the next run's recover(): they cost disk space, not correctness.
+  }
   fault::point("commit.done");
 }
 

@@ -47,6 +47,15 @@ ProductFileStatus check_product(const fs::path& path, const std::string& label,
                   H5O_INFO_BASIC) < 0) {
       return damaged("unreadable object: " + h5::take_error_message());
     }
+    // A product joined from N ranks reads its rows from their part files: a missing one would
+    // read as fill values, so the product is damaged without it.
+    if (attrs.has(kRankFilesAttr)) {
+      for (const auto& file : attrs.get_strings(kRankFilesAttr)) {
+        if (!fs::is_regular_file(path.parent_path() / file, ec)) {
+          return damaged("its rank part " + file + " is missing");
+        }
+      }
+    }
     if (out) out->emplace(std::move(product));
     return {ProductFileStatus::State::Complete, ""};
   } catch (const Error& error) {

@@ -15,6 +15,10 @@ inline constexpr const char* kReplacedSuffix = ".replaced";      // an old produ
 inline constexpr const char* kTemporarySuffix = ".tmp";          // the index being written
 inline constexpr const char* kCompleteAttr = "othrun.complete";  // written last into a product
 inline constexpr const char* kIndexMarkAttr = "othrun.store_format";  // root of every index
+// A product written by N ranks lists its part files (relative to the store folder) in this root
+// attribute; they live in `<label>.ranks/` (rank_parts.cpp).
+inline constexpr const char* kRankFilesAttr = "othrun.rank_files";
+inline constexpr const char* kRankDirSuffix = ".ranks";
 
 // File access properties: closing a file closes every object still open in it, so a product is
 // really closed (and flushed) before it is renamed into place.

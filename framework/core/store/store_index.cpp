@@ -219,6 +219,12 @@ Recovery Store::recover() {
         path.string(), found.problem, label);
     recovery.ignored.push_back(path);
   }
+  for (const auto& path : entries) {  // parts of interrupted or replaced multi-rank runs
+    const std::string name = path.filename().string();
+    if (ends_with(name, kRankDirSuffix) && fs::is_directory(path)) {
+      tidy_rank_files(name.substr(0, name.size() - std::string(kRankDirSuffix).size()));
+    }
+  }
   const fs::path temporary = index_path_.string() + kTemporarySuffix;
   // Checked first: on a read-only file system even removing a file that is not there fails.
   if (fs::exists(temporary) && fs::remove(temporary)) recovery.removed.push_back(temporary);

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <othrun/othello.hpp>
+#include <othrun/ranks.hpp>
 #include <othrun/store.hpp>
 
 #include <cstdint>
@@ -104,6 +105,10 @@ struct WriterOptions {
   othello::MineTheirs convention = othello::MineTheirs::Real;
   bool dense = false;  // also write dense/ int8 [N, 60, 8, 8] arrays
   int gzip_level = 0;  // 0: none; 1..9 deflate (with shuffle)
+  // Under N ranks (ranks.hpp): the games this writer holds, of the product's num_games; its
+  // datasets are then split_rows(). Unset: all of them.
+  std::optional<RowShare> share;
+  const Ranks* ranks = nullptr;
 };
 
 // Creates the datasets of a games product for `num_games` games under `root` and fills them batch

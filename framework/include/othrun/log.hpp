@@ -15,6 +15,8 @@ Level level();
 // Parses "debug", "info", "warn", "error"; throws othrun::Error otherwise.
 Level parse_level(std::string_view text);
 void write(Level level, std::string_view message);
+// Written before every message, e.g. "rank 2: " on the ranks of an MPI run other than rank 0.
+void set_prefix(std::string prefix);
 
 template <class... Args>
 void debug(fmt::format_string<Args...> format, Args&&... args) {

@@ -13,6 +13,7 @@
 //     // optional: static othrun::Availability probe();   e.g. "unavailable: no CUDA device"
 //     // optional: static othrun::DatasetDecls produces(const othrun::Config&);
 //     //   the datasets a step with this config writes, when describe() cannot list them
+//     // with schema.data_parallel(): run() works on ctx.ranks().share(...) of the games
 //   };
 //   OTHRUN_PLUGIN(Hello)
 //
@@ -20,6 +21,7 @@
 #pragma once
 
 #include <othrun/error.hpp>
+#include <othrun/ranks.hpp>
 #include <othrun/schema.hpp>
 #include <othrun/store.hpp>
 
@@ -30,7 +32,7 @@
 namespace othrun {
 
 // Bumped whenever anything in the public headers changes layout or meaning.
-inline constexpr std::uint32_t kPluginAbiVersion = 3;
+inline constexpr std::uint32_t kPluginAbiVersion = 4;
 
 struct Availability {
   bool available = true;
@@ -50,6 +52,9 @@ class RunContext {
   virtual std::uint64_t seed() const = 0;
   // Worker threads the step may use (>= 1).
   virtual int threads() const = 0;
+  // The ranks this step runs on: one, unless its plugin is data_parallel() and othrun was started
+  // by mpirun or srun. Under N ranks output() is this rank's part of the product (ranks.hpp).
+  virtual Ranks& ranks() = 0;
 };
 
 // One step of an experiment. Constructed from a validated config, never half-initialised.

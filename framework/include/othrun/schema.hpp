@@ -141,12 +141,19 @@ class Schema {
   // what `othrun --describe` shows (names may be patterns such as "HOOK").
   Schema& dataset(std::string name, DType dtype, std::string axes, std::string doc);
   Schema& dataset(DatasetDecl decl);
+  // Declares that steps of this plugin run on every MPI rank, each on its share of the games
+  // (othrun/ranks.hpp). Without it a step runs on rank 0 only while the other ranks wait.
+  Schema& data_parallel() {
+    data_parallel_ = true;
+    return *this;
+  }
 
   const std::string& summary() const { return summary_; }
   const std::vector<ParamSpec>& params() const { return params_; }
   const std::vector<std::string>& kinds() const { return kinds_; }
   const DatasetDecls& datasets() const { return datasets_; }
   const std::vector<RetiredParam>& retired_params() const { return retired_; }
+  bool is_data_parallel() const { return data_parallel_; }
   const ParamSpec* find(const std::string& name) const;
   const RetiredParam* find_retired(const std::string& name) const;
 
@@ -158,6 +165,7 @@ class Schema {
   std::vector<std::string> kinds_;
   DatasetDecls datasets_;
   std::vector<RetiredParam> retired_;
+  bool data_parallel_ = false;
 };
 
 // A step's validated configuration: every declared parameter with a value, typed as declared.

@@ -240,6 +240,18 @@ class Store {
   // ... or drops it: nothing of it is left behind, even when its disk is full.
   void discard(Product&& product);
 
+  // Steps run by N ranks (docs/scale.md). Rank `rank` writes its part of the product `label`
+  // begun by rank 0 (`product_id`) into `<label>.ranks/<product_id>-<rank>.h5` ...
+  Product begin_rank_part(const std::string& label, const std::string& product_id, int rank);
+  // ... and closes it (kept: rank 0 reads it) ...
+  void close_rank_part(Product&& part);
+  // ... then rank 0, once every rank closed its part, copies its own part into `product` and maps
+  // each split_rows() dataset of all `ranks` parts as one virtual dataset, before commit().
+  void join_rank_parts(Product& product, int ranks);
+  // Deletes the part files of step `label` that its complete product does not map (an older run's,
+  // or an interrupted one's).
+  void tidy_rank_files(const std::string& label) const;
+
   // Rewrites the index from the complete product files (atomically: write, then rename).
   void write_index() const;
   // Whether the index exists, is an othrun index and links exactly the complete products.
@@ -264,6 +276,7 @@ class Store {
 
  private:
   std::filesystem::path product_path(const std::string& label) const;
+  std::filesystem::path rank_dir(const std::string& label) const;
   void write_index_file(const std::filesystem::path& path,
                         const std::vector<std::string>& labels) const;
   std::filesystem::path index_path_;

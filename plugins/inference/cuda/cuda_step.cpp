@@ -70,10 +70,13 @@ void run_on_cuda(const Options& o, RunContext& ctx) {
   }
   cuda_gpt::CudaPipeline pipeline(model.packed, request, batch, n_pos);
   const cuda_gpt::PositionWindow window = cuda_gpt::position_window(request, n_pos);
-  ActivationWriter writer(root, n_games, o.float16, window.begin, window.end);
-  Progress progress("inference", n_games, "games");
+  // Under N ranks each runs its share; the pipeline counts games from the share's start.
+  const RowShare share = ctx.ranks().share(n_games, static_cast<std::uint64_t>(o.batch_games));
+  ActivationWriter writer(ctx.ranks(), root, share.count(), o.float16, window.begin, window.end);
+  Progress progress("inference", share.count(), "games");
   const auto fill = [&](std::uint64_t first, int count, std::int32_t* dst) {
-    const std::vector<std::int8_t> tokens = games.tokens(first, static_cast<std::uint64_t>(count));
+    const std::vector<std::int8_t> tokens =
+        games.tokens(share.begin + first, static_cast<std::uint64_t>(count));
     for (int g = 0; g < count; ++g) {
       for (int p = 0; p < n_pos; ++p) {
         dst[g * n_pos + p] = tokens[static_cast<std::size_t>(g) * games::kPositions + p];
@@ -84,13 +87,13 @@ void run_on_cuda(const Options& o, RunContext& ctx) {
     writer.write_stored(first, hooks);
     progress.advance(static_cast<std::uint64_t>(count));
   };
-  const cuda_gpt::PipelineTimes times = pipeline.run(n_games, fill, write);
-  record_timing(root, n_games, n_pos, times.seconds_total, writer.seconds());
+  const cuda_gpt::PipelineTimes times = pipeline.run(share.count(), fill, write);
+  record_timing(root, share.count(), n_pos, times.seconds_total, writer.seconds());
   root.attrs().set("seconds_gpu", times.seconds_gpu);
   root.attrs().set("seconds_wait_gpu", times.seconds_wait);
   log::info("inference: GPU forward {:.2f} s, host waiting for the GPU {:.2f} s (batch {})",
             times.seconds_gpu, times.seconds_wait, batch);
-  if (o.board_moves > 0) write_board_on_cuda(pipeline, o, games, root);
+  if (o.board_moves > 0 && ctx.ranks().is_root()) write_board_on_cuda(pipeline, o, games, root);
 }
 
 }  // namespace othrun::inference

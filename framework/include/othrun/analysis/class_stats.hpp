@@ -10,6 +10,7 @@
 #pragma once
 
 #include <othrun/analysis/sparse.hpp>
+#include <othrun/ranks.hpp>
 
 #include <cstdint>
 #include <span>
@@ -30,6 +31,15 @@ struct LogBins {
   std::vector<double> edges() const;  // bins + 1 edges
 };
 
+// The floating sums of FeatureClassStats (sum_act, sum_act2, act_class): the part whose total
+// depends on the order of additions, summed through a BlockTree (othrun/ranks.hpp).
+struct FloatSums {
+  std::vector<double> sum_act, sum_act2, act_class;
+  void merge(const FloatSums& right);
+  void save(ByteWriter& out) const;
+  static FloatSums load(ByteReader& in);
+};
+
 class FeatureClassStats {
  public:
   FeatureClassStats(std::int64_t d_sae, LogBins bins);
@@ -40,6 +50,12 @@ class FeatureClassStats {
   void consume(const SparseRows& features, std::span<const std::uint8_t> codes,
                std::span<const std::uint8_t> keep, int threads = 1);
   void merge(const FeatureClassStats& other);
+  // What is sent between ranks (othrun/ranks.hpp).
+  void save(ByteWriter& out) const;
+  static FeatureClassStats load(ByteReader& in);
+  // The floating sums so far, which are then zero again (the counts stay): a chunk's sums.
+  FloatSums take_float_sums();
+  void set_float_sums(FloatSums sums);
   // Tabulates fired_class for every (feature, class) so that it costs O(1) instead of O(bins)
   // until the next consume or merge; the numbers do not change.
   void summarize();

@@ -8,6 +8,7 @@
 #include <othrun/analysis/sparse.hpp>
 #include <othrun/dtype.hpp>
 #include <othrun/games.hpp>
+#include <othrun/ranks.hpp>
 #include <othrun/store.hpp>
 
 #include <cstdint>
@@ -97,13 +98,20 @@ inline constexpr const char* kFeaturesFormat = "othrun.sparse_csr";
 // with the positions of the activations they encode (attributes positions_start / positions_stop).
 class FeatureWriter {
  public:
-  FeatureWriter(Group& group, std::int64_t d_sae, const PositionSpan& positions, bool half_values);
+  // Under N ranks (`ranks`), each rank writes the rows of its share and finish() joins them.
+  FeatureWriter(Group& group, std::int64_t d_sae, const PositionSpan& positions, bool half_values,
+                Ranks* ranks = nullptr);
   // Appends the rows (count * positions of them, game-major) of the next games.
   void append(const SparseRows& rows);
-  void finish(std::uint64_t games);  // records the game count
+  // Records the game count (all ranks'). Under N ranks a collective: each rank shifts its row
+  // pointers by the entries of the ranks before it, so that the joined row_ptr is global.
+  void finish(std::uint64_t games);
 
  private:
+  void shift_row_pointers(std::int64_t offset);
+
   Group& group_;
+  Ranks* ranks_;  // null or one rank: not split
   std::int64_t d_sae_, positions_;
   bool narrow_index_;
   std::int64_t nnz_ = 0;

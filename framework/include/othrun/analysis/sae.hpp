@@ -5,6 +5,7 @@
 #pragma once
 
 #include <othrun/analysis/sparse.hpp>
+#include <othrun/ranks.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -53,6 +54,10 @@ class SaeMetrics {
   // One batch: inputs x, reconstructions out [rows, d_in], activations (sparse). The sae_training
   // MSE normalises by ||x - mean_batch(x)|| per row, with this call's rows as the batch.
   void consume(const float* x, const float* out, const SparseRows& acts);
+  // Adds `right`'s rows (BlockTree: the result is the same for any number of ranks).
+  void merge(const SaeMetrics& right);
+  void save(ByteWriter& out) const;
+  static SaeMetrics load(ByteReader& in);
 
   std::uint64_t rows() const { return rows_; }
   double mse() const;                 // mean over rows and dims of (out - x)^2

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <othrun/analysis/inputs.hpp>
+#include <othrun/ranks.hpp>
 #include <othrun/schema.hpp>
 #include <othrun/store.hpp>
 
@@ -48,6 +49,10 @@ struct UnitValues {
 // Reads the unit from `source` (the activations product for neuron/probe, the sae_encode product
 // for feature), chunk by chunk. 4 bytes per (game, position): 24 MB for 100,000 games.
 UnitValues read_unit_values(const UnitSpec& unit, const Product& source,
+                            std::uint64_t chunk_games = 256);
+// The same under N ranks (collective): each rank reads (and projects) its share of the games;
+// rank 0 receives every value, in game order; the other ranks receive none.
+UnitValues read_unit_values(const UnitSpec& unit, const Product& source, Ranks& ranks,
                             std::uint64_t chunk_games = 256);
 
 }  // namespace othrun::analysis
