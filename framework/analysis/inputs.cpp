@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <numeric>
 
 namespace othrun::analysis {
 
@@ -131,20 +132,10 @@ void FeatureWriter::finish(std::uint64_t games) {
   std::int64_t total = nnz_;
   if (ranks_) {
     for (Dataset* d : {&*row_ptr_, &*index_, &*value_}) split_rows(*ranks_, *d);
-    ByteWriter mine;
-    mine.put(nnz_);
-    ByteWriter all;
-    for (const auto& part : ranks_->gather(mine.bytes()))
-      all.put(ByteReader(part).get<std::int64_t>());
-    const std::vector<char> counts = ranks_->broadcast(all.bytes());
-    ByteReader in(counts);
-    std::int64_t before = 0;
-    total = 0;
-    for (int k = 0; k < ranks_->size(); ++k) {
-      const auto n = in.get<std::int64_t>();
-      if (k < ranks_->rank()) before += n;
-      total += n;
-    }
+    const std::vector<std::int64_t> nnz = all_gather_values(*ranks_, nnz_);
+    const auto rank = static_cast<std::ptrdiff_t>(ranks_->rank());
+    const std::int64_t before = std::accumulate(nnz.begin(), nnz.begin() + rank, std::int64_t{0});
+    total = std::accumulate(nnz.begin(), nnz.end(), std::int64_t{0});
     shift_row_pointers(before);
   }
   group_.attrs().set("games", static_cast<std::int64_t>(games));

@@ -186,10 +186,12 @@ int run(const Options& options, othrun::HostRanks& ranks) {
                                    fetch::ResolveMode::Fetch);
     }
   } catch (const ValidationError& error) {
-    for (const auto& message : error.messages()) std::cerr << message << "\n";
-    std::cerr << "othrun: " << error.messages().size() << " problem"
-              << (error.messages().size() == 1 ? "" : "s") << " in " << options.experiment
-              << "; nothing was run\n";
+    if (ranks.is_root()) {  // every rank finds the same problems: rank 0 says them
+      for (const auto& message : error.messages()) std::cerr << message << "\n";
+      std::cerr << "othrun: " << error.messages().size() << " problem"
+                << (error.messages().size() == 1 ? "" : "s") << " in " << options.experiment
+                << "; nothing was run\n";
+    }
     loaded = kExitInvalid;
   } catch (const Interrupted&) {
     std::cerr << "othrun: interrupted while fetching; a partial download is kept and resumes "

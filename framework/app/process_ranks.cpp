@@ -25,12 +25,14 @@ bool started_by_launcher() {
   return false;
 }
 
+#ifndef OTHRUN_WITH_MPI
 int launcher_size() {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"}) {
     if (const char* value = std::getenv(name)) return std::atoi(value);
   }
   return 1;
 }
+#endif
 
 #ifdef OTHRUN_WITH_MPI
 // Messages go in pieces of at most 1 GiB: MPI counts are ints.

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
 #include <span>
 
 #include "parallel.hpp"
@@ -77,13 +76,8 @@ void SyntheticSource::next(std::uint64_t count, std::vector<std::int8_t>& square
 
 void SyntheticSource::describe(Ranks& ranks, Attributes attrs) const {
   // The last rank played the candidates of every game before its own: as many as one process.
-  std::uint64_t candidates = 0;
-  for (const auto& part : ranks.gather(std::span<const char>(
-           reinterpret_cast<const char*>(&next_candidate_), sizeof next_candidate_))) {
-    std::uint64_t played = 0;
-    std::memcpy(&played, part.data(), sizeof played);
-    candidates = std::max(candidates, played);
-  }
+  const std::vector<std::uint64_t> played = all_gather_values(ranks, next_candidate_);
+  const std::uint64_t candidates = *std::max_element(played.begin(), played.end());
   attrs.set("source", "synthetic");
   attrs.set("seed", std::to_string(options_.seed));
   attrs.set("full_games_only", static_cast<std::int64_t>(options_.full_games_only));

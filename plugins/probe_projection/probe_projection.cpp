@@ -177,7 +177,7 @@ class ProbeProjection : public Step {
       progress.advance(count);
     }
     for (auto* counts : {&sq_ok, &sq_n, &pos_ok, &pos_n, &cls_ok, &cls_n}) {
-      *counts = sum_over_ranks(ranks, *counts);
+      *counts = sum_on_root(ranks, *counts);
     }
     if (!ranks.is_root()) return;
     auto ratio = [](const std::vector<double>& a, const std::vector<double>& b) {
@@ -207,18 +207,6 @@ class ProbeProjection : public Step {
     root.attrs().set("hook", hook_);
     root.attrs().set("probe", probe_path_.string());
     root.attrs().set("mine_theirs", othello::to_string(convention_));
-  }
-
-  // Element-wise sums of `mine` over the ranks (rank 0 gets them; the others an empty vector).
-  static std::vector<double> sum_over_ranks(Ranks& ranks, const std::vector<double>& mine) {
-    if (ranks.size() == 1) return mine;
-    std::vector<double> total(mine.size(), 0.0);
-    for (const auto& part : ranks.gather(std::span<const char>(
-             reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(double)))) {
-      const auto* values = reinterpret_cast<const double*>(part.data());
-      for (std::size_t i = 0; i < total.size(); ++i) total[i] += values[i];
-    }
-    return ranks.is_root() ? total : std::vector<double>();
   }
 
   // cos[i, s] of direction i with the probe's blank and mine directions of square s.

@@ -4,6 +4,9 @@
 # every product must be bit-identical to the one-process run's, and read through h5py's view of
 # the joined (virtual) datasets. Then a rank is killed in the middle of a step: the step must stay
 # uncommitted, and a rerun with another N redoes only it (and what follows it).
+# Bit for bit is the property under test and holds on any CPU: all runs are on one machine (one
+# BLAS kernel), one thread per process, and every rank computes the same chunks as one process;
+# only the number of processes differs.
 # usage: check_ranks.sh OTHRUN_EXE WORK_DIR
 set -euo pipefail
 othrun="$1"

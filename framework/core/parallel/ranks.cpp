@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "parallel/host_ranks.hpp"
@@ -14,11 +15,10 @@ RowShare Ranks::share_of(int rank, std::uint64_t total, std::uint64_t block) con
   const auto n = static_cast<std::uint64_t>(size());
   const auto r = static_cast<std::uint64_t>(rank);
   const std::uint64_t blocks = (total + block - 1) / block;
-  // r * blocks / n without overflow for any realistic count of games.
-  const auto first_block =
-      static_cast<std::uint64_t>(static_cast<unsigned __int128>(r) * blocks / n);
-  const auto end_block =
-      static_cast<std::uint64_t>(static_cast<unsigned __int128>(r + 1) * blocks / n);
+  // floor(r * blocks / n) without overflow: blocks = q * n + m, so it is r * q + floor(r * m / n).
+  const auto first_of = [&](std::uint64_t k) { return k * (blocks / n) + k * (blocks % n) / n; };
+  const std::uint64_t first_block = first_of(r);
+  const std::uint64_t end_block = first_of(r + 1);
   return {std::min(total, first_block * block), std::min(total, end_block * block)};
 }
 
@@ -35,12 +35,8 @@ const char* ByteReader::take(std::size_t n) {
 void OneProcess::abort(int exit_code) { std::exit(exit_code); }
 
 bool all_ranks_ok(Ranks& ranks, bool ok) {
-  const char mine = ok ? 1 : 0;
-  char all = mine;
-  for (const auto& part : ranks.gather(std::span<const char>(&mine, 1))) {
-    if (part.size() != 1 || part[0] != 1) all = 0;
-  }
-  return ranks.broadcast(std::span<const char>(&all, 1)).at(0) == 1;
+  const std::vector<char> all = all_gather_values(ranks, static_cast<char>(ok ? 1 : 0));
+  return std::all_of(all.begin(), all.end(), [](char one) { return one == 1; });
 }
 
 }  // namespace othrun

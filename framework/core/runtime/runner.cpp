@@ -233,6 +233,16 @@ int write_run_report(const Store& store, const Experiment& experiment, int exit_
   return exit_code;
 }
 
+// Rank 0's text (a product id, an exit code) on every rank.
+std::string broadcast_text(Ranks& ranks, const std::string& text) {
+  const auto bytes = ranks.broadcast(std::span<const char>(text.data(), text.size()));
+  return {bytes.begin(), bytes.end()};
+}
+
+int broadcast_code(Ranks& ranks, int code) {
+  return std::stoi(broadcast_text(ranks, std::to_string(code)));
+}
+
 // What rank 0 decided for one step: a product begun (the step runs), or none (its outcome is
 // already recorded).
 struct StepStart {
@@ -346,19 +356,6 @@ void run_on_every_rank(Step& instance, const PlannedStep& step, Store& store,
 
 std::string stable_hash(const std::string& text) { return fmt::format("{:016x}", fnv1a(text)); }
 
-namespace {
-
-std::string broadcast_text(Ranks& ranks, const std::string& text) {
-  const auto bytes = ranks.broadcast(std::span<const char>(text.data(), text.size()));
-  return {bytes.begin(), bytes.end()};
-}
-
-int broadcast_code(Ranks& ranks, int code) {
-  return std::stoi(broadcast_text(ranks, std::to_string(code)));
-}
-
-}  // namespace
-
 int run_experiment(const Experiment& experiment, const RunOptions& options,
                    std::vector<StepOutcome>* outcomes_out) {
   OneProcess one_process;
@@ -393,7 +390,8 @@ int run_experiment(const Experiment& experiment, const RunOptions& options,
     store.emplace(experiment.store);
     start_code = take_store(*store, experiment, options, lock);
   }
-  if (broadcast_code(ranks, start_code) != kExitOk) return start_code;
+  start_code = broadcast_code(ranks, start_code);
+  if (start_code != kExitOk) return start_code;
   if (!root) store.emplace(experiment.store);
 
   const auto upstream = step_dependencies(experiment);

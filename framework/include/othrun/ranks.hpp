@@ -79,16 +79,14 @@ class ByteWriter {
   template <class T>
   ByteWriter& put(const T& value) {
     static_assert(std::is_trivially_copyable_v<T>);
-    const char* p = reinterpret_cast<const char*>(&value);
-    bytes_.insert(bytes_.end(), p, p + sizeof(T));
+    append(&value, sizeof(T));
     return *this;
   }
   template <class T>
   ByteWriter& put(const std::vector<T>& values) {
     static_assert(std::is_trivially_copyable_v<T>);
     put<std::uint64_t>(values.size());
-    const char* p = reinterpret_cast<const char*>(values.data());
-    bytes_.insert(bytes_.end(), p, p + values.size() * sizeof(T));
+    append(values.data(), values.size() * sizeof(T));
     return *this;
   }
   ByteWriter& put(const std::string& text) {
@@ -97,6 +95,12 @@ class ByteWriter {
   std::vector<char>& bytes() { return bytes_; }
 
  private:
+  void append(const void* data, std::size_t size) {
+    if (size == 0) return;
+    const std::size_t at = bytes_.size();
+    bytes_.resize(at + size);
+    std::memcpy(bytes_.data() + at, data, size);
+  }
   std::vector<char> bytes_;
 };
 
@@ -142,6 +146,38 @@ std::vector<T> gather_concat(Ranks& ranks, const std::vector<T>& mine) {
     all.insert(all.end(), part.begin(), part.end());
   }
   return all;
+}
+
+// Every rank's `value`, in rank order, on every rank.
+template <class T>
+std::vector<T> all_gather_values(Ranks& ranks, const T& value) {
+  ByteWriter mine;
+  mine.put(value);
+  ByteWriter all;
+  for (const auto& bytes : ranks.gather(mine.bytes())) all.put(ByteReader(bytes).get<T>());
+  const std::vector<char> everyone = ranks.broadcast(all.bytes());
+  ByteReader in(everyone);
+  std::vector<T> values;
+  for (int k = 0; k < ranks.size(); ++k) values.push_back(in.get<T>());
+  return values;
+}
+
+// The element-wise sum of every rank's `values` on rank 0 (the other ranks receive an empty
+// vector). Only for sums that are exact in any order (integers, or whole numbers held in doubles):
+// floating sums go through BlockTree.
+template <class T>
+std::vector<T> sum_on_root(Ranks& ranks, const std::vector<T>& values) {
+  ByteWriter mine;
+  mine.put(values);
+  std::vector<T> total;
+  for (const auto& bytes : ranks.gather(mine.bytes())) {
+    ByteReader in(bytes);
+    const std::vector<T> part = in.get_vector<T>();
+    if (total.empty()) total.assign(part.size(), T{});
+    if (part.size() != total.size()) throw Error("sum_on_root: the ranks sent different sizes");
+    for (std::size_t i = 0; i < part.size(); ++i) total[i] += part[i];
+  }
+  return total;
 }
 
 // A sum of per-block accumulators whose additions happen in one fixed order for any N: the blocks
